@@ -1,0 +1,83 @@
+//! Argument parsing with Redis's exact rules (string2ll, option keywords).
+
+use bytes::Bytes;
+
+use crate::Status;
+
+/// Redis's `string2ll`: optional '-', no '+', no leading zeros, no spaces,
+/// at most 20 characters, within i64.
+pub fn parse_i64(s: &[u8]) -> Result<i64, Status> {
+    if s.is_empty() || s.len() > 20 {
+        return Err(Status::NotInteger);
+    }
+    if s == b"0" {
+        return Ok(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return Err(Status::NotInteger),
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(Status::NotInteger);
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or(Status::NotInteger)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            return Err(Status::NotInteger);
+        }
+        Ok((v as i64).wrapping_neg())
+    } else {
+        i64::try_from(v).map_err(|_| Status::NotInteger)
+    }
+}
+
+/// Case-insensitive keyword comparison (`b"EX"` etc.).
+pub fn is(arg: &[u8], keyword: &str) -> bool {
+    arg.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+pub fn int(arg: &Bytes) -> Result<i64, Status> {
+    parse_i64(arg)
+}
+
+pub fn owned(arg: &Bytes) -> Vec<u8> {
+    arg.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string2ll_rules() {
+        assert_eq!(parse_i64(b"0"), Ok(0));
+        assert_eq!(parse_i64(b"-1"), Ok(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Ok(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1.0",
+            b"9223372036854775808",
+            b"-9223372036854775809",
+            b"-",
+            b"abc",
+        ] {
+            assert_eq!(parse_i64(bad), Err(Status::NotInteger), "{:?}", bad);
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! Hash commands: parsing, shard operations and replies. Small hashes keep
+//! insertion order, as Redis's listpack encoding does.
+
+use bytes::Bytes;
+use cachecat_io::Reply;
+
+use super::args::{int, is, owned, parse_i64};
+use super::{fail, Cmd, ParseCtx};
+use crate::float::{check_float, incr_by_float, IncrFloatError};
+use crate::keyspace::{Db, Entry, HashVal, Value};
+use crate::{OpCtx, Status};
+
+pub fn parse_hset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    hset_like(a, "hset", false)
+}
+
+pub fn parse_hmset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    hset_like(a, "hmset", true)
+}
+
+fn hset_like(a: &[Bytes], name: &str, hmset: bool) -> Result<Cmd, Reply> {
+    if a.len() % 2 != 0 {
+        return Err(Reply::Error(
+            format!("ERR wrong number of arguments for '{name}' command").into(),
+        ));
+    }
+    Ok(Cmd::HSet {
+        key: owned(&a[1]),
+        pairs: a[2..]
+            .chunks(2)
+            .map(|p| (owned(&p[0]), owned(&p[1])))
+            .collect(),
+        hmset,
+    })
+}
+
+pub fn parse_hsetnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::HSetNx {
+        key: owned(&a[1]),
+        field: owned(&a[2]),
+        val: owned(&a[3]),
+    })
+}
+
+macro_rules! key_field {
+    ($fn:ident, $var:ident) => {
+        pub fn $fn(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+            Ok(Cmd::$var {
+                key: owned(&a[1]),
+                field: owned(&a[2]),
+            })
+        }
+    };
+}
+key_field!(parse_hget, HGet);
+key_field!(parse_hexists, HExists);
+key_field!(parse_hstrlen, HStrlen);
+
+macro_rules! key_only {
+    ($fn:ident, $var:ident) => {
+        pub fn $fn(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+            Ok(Cmd::$var { key: owned(&a[1]) })
+        }
+    };
+}
+key_only!(parse_hlen, HLen);
+key_only!(parse_hkeys, HKeys);
+key_only!(parse_hvals, HVals);
+key_only!(parse_hgetall, HGetAll);
+
+pub fn parse_hmget(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::HMGet {
+        key: owned(&a[1]),
+        fields: a[2..].iter().map(owned).collect(),
+    })
+}
+
+pub fn parse_hdel(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::HDel {
+        key: owned(&a[1]),
+        fields: a[2..].iter().map(owned).collect(),
+    })
+}
+
+pub fn parse_hincrby(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::HIncrBy {
+        key: owned(&a[1]),
+        field: owned(&a[2]),
+        by: int(&a[3]).map_err(|s| fail(s, "hincrby"))?,
+    })
+}
+
+/// The increment is checked here, before the key is looked at, as Redis does.
+pub fn parse_hincrbyfloat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    match check_float(&a[3]) {
+        Err(s) => return Err(fail(s, "hincrbyfloat")),
+        Ok(true) => return Err(fail(Status::HashIncrNanOrInfinity, "hincrbyfloat")),
+        Ok(false) => {}
+    }
+    Ok(Cmd::HIncrByFloat {
+        key: owned(&a[1]),
+        field: owned(&a[2]),
+        by: owned(&a[3]),
+    })
+}
+
+/// HRANDFIELD key [count [WITHVALUES]].
+pub fn parse_hrandfield(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    let count = match a.get(2) {
+        Some(c) => Some(int(c).map_err(|s| fail(s, "hrandfield"))?),
+        None => None,
+    };
+    let with_values = match a.len() {
+        2 | 3 => false,
+        4 if is(&a[3], "WITHVALUES") => true,
+        _ => return Err(fail(Status::Syntax, "hrandfield")),
+    };
+    if let Some(c) = count {
+        // Redis bounds the count so count*2 replies cannot overflow.
+        if with_values && (c < -(i64::MAX / 2) || c > i64::MAX / 2) {
+            return Err(fail(Status::OutOfRange, "hrandfield"));
+        }
+    }
+    Ok(Cmd::HRandField {
+        key: owned(&a[1]),
+        count,
+        with_values,
+        seed: pc.seed,
+    })
+}
+
+/// The hash at `key` for a read.
+fn read_hash<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a HashVal>, Status> {
+    match db.get(key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(Some(h)),
+        Some(_) => Err(Status::WrongType),
+    }
+}
+
+/// The hash at `key` for a write, created empty when absent; its version is
+/// bumped to `ctx.index`.
+fn write_hash<'a>(db: &'a mut Db, key: &[u8], ctx: OpCtx) -> Result<&'a mut HashVal, Status> {
+    if db.get_mut(key, ctx.now, ctx.index).is_none() {
+        db.insert(key, Entry::new(Value::Hash(HashVal::default()), ctx.index));
+    }
+    match db.get_mut(key, ctx.now, ctx.index) {
+        Some(Entry {
+            value: Value::Hash(h),
+            version,
+            ..
+        }) => {
+            *version = ctx.index;
+            Ok(h)
+        }
+        _ => Err(Status::WrongType),
+    }
+}
+
+fn check_hash(db: &Db, key: &[u8], now: u64) -> Result<(), Status> {
+    read_hash(db, key, now).map(|_| ())
+}
+
+fn bulk(v: &[u8]) -> Reply {
+    Reply::bulk(v.to_vec())
+}
+
+pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
+    let now = ctx.now;
+    Ok(match cmd {
+        Cmd::HSet { key, pairs, hmset } => {
+            check_hash(db, key, now)?;
+            let h = write_hash(db, key, ctx)?;
+            let mut added = 0;
+            for (f, v) in pairs {
+                added += h.set(f, v.clone()) as i64;
+            }
+            if *hmset {
+                Reply::Ok
+            } else {
+                Reply::Int(added)
+            }
+        }
+        Cmd::HSetNx { key, field, val } => {
+            if read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) {
+                return Ok(Reply::Int(0));
+            }
+            write_hash(db, key, ctx)?.set(field, val.clone());
+            Reply::Int(1)
+        }
+        Cmd::HGet { key, field } => match read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
+            Some(v) => bulk(v),
+            None => Reply::Nil,
+        },
+        Cmd::HMGet { key, fields } => {
+            let h = read_hash(db, key, now)?;
+            Reply::Array(
+                fields
+                    .iter()
+                    .map(|f| h.and_then(|h| h.map.get(&f[..])).map_or(Reply::Nil, |v| bulk(v)))
+                    .collect(),
+            )
+        }
+        Cmd::HDel { key, fields } => {
+            if read_hash(db, key, now)?.is_none() {
+                return Ok(Reply::Int(0));
+            }
+            let h = write_hash(db, key, ctx)?;
+            let n = fields.iter().filter(|f| h.remove(f)).count();
+            if h.map.is_empty() {
+                db.remove(key, ctx.index);
+            }
+            Reply::Int(n as i64)
+        }
+        Cmd::HExists { key, field } => {
+            Reply::Int(read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) as i64)
+        }
+        Cmd::HLen { key } => Reply::Int(read_hash(db, key, now)?.map_or(0, |h| h.map.len()) as i64),
+        Cmd::HKeys { key } => Reply::Array(
+            read_hash(db, key, now)?
+                .map(|h| h.map.keys().map(|k| bulk(k)).collect())
+                .unwrap_or_default(),
+        ),
+        Cmd::HVals { key } => Reply::Array(
+            read_hash(db, key, now)?
+                .map(|h| h.map.values().map(|v| bulk(v)).collect())
+                .unwrap_or_default(),
+        ),
+        Cmd::HGetAll { key } => Reply::Map(
+            read_hash(db, key, now)?
+                .map(|h| h.map.iter().map(|(k, v)| (bulk(k), bulk(v))).collect())
+                .unwrap_or_default(),
+        ),
+        Cmd::HIncrBy { key, field, by } => {
+            let cur = match read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
+                Some(v) => parse_i64(v).map_err(|_| Status::HashNotInteger)?,
+                None => 0,
+            };
+            let new = cur.checked_add(*by).ok_or(Status::Overflow)?;
+            let mut buf = itoa::Buffer::new();
+            write_hash(db, key, ctx)?.set(field, buf.format(new).as_bytes().to_vec());
+            Reply::Int(new)
+        }
+        Cmd::HIncrByFloat { key, field, by } => {
+            let cur = read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..]));
+            let new = incr_by_float(cur.map(|v| v.as_slice()), by).map_err(|e| match e {
+                IncrFloatError::CurrentNotFloat => Status::HashNotFloat,
+                IncrFloatError::IncrementNotFloat => Status::NotFloat,
+                IncrFloatError::NanOrInfinity => Status::NanOrInfinity,
+            })?;
+            let r = bulk(&new);
+            write_hash(db, key, ctx)?.set(field, new);
+            r
+        }
+        Cmd::HStrlen { key, field } => Reply::Int(
+            read_hash(db, key, now)?
+                .and_then(|h| h.map.get(&field[..]))
+                .map_or(0, |v| v.len()) as i64,
+        ),
+        Cmd::HRandField {
+            key,
+            count,
+            with_values,
+            seed,
+        } => randfield(read_hash(db, key, now)?, *count, *with_values, *seed),
+        _ => unreachable!("not a hash command"),
+    })
+}
+
+/// A small deterministic generator (splitmix64) for read-side sampling.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn randfield(h: Option<&HashVal>, count: Option<i64>, with_values: bool, seed: u64) -> Reply {
+    let mut rng = Rng(seed);
+    let Some(count) = count else {
+        return match h {
+            Some(h) => bulk(h.map.get_index(rng.below(h.map.len())).expect("non-empty").0),
+            None => Reply::Nil,
+        };
+    };
+    let Some(h) = h else {
+        return Reply::Array(vec![]);
+    };
+    let n = h.map.len();
+    let picks: Vec<usize> = if count < 0 {
+        (0..count.unsigned_abs()).map(|_| rng.below(n)).collect()
+    } else if count as usize >= n {
+        (0..n).collect()
+    } else {
+        // Partial Fisher-Yates: distinct fields, random order.
+        let mut idx: Vec<usize> = (0..n).collect();
+        for i in 0..count as usize {
+            let j = i + rng.below(n - i);
+            idx.swap(i, j);
+        }
+        idx.truncate(count as usize);
+        idx
+    };
+    let item = |i: usize| h.map.get_index(i).expect("in range");
+    if with_values {
+        Reply::Pairs(
+            picks
+                .into_iter()
+                .map(|i| {
+                    let (k, v) = item(i);
+                    (bulk(k), bulk(v))
+                })
+                .collect(),
+        )
+    } else {
+        Reply::Array(picks.into_iter().map(|i| bulk(item(i).0)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Shard;
+
+    fn run(shard: &mut Shard, line: &str, index: u64) -> Reply {
+        let a: Vec<Bytes> = line.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
+        let spec = crate::table::lookup(&a[0].to_ascii_lowercase()).unwrap();
+        let cmd = (spec.parse.unwrap())(&a, &ParseCtx::test()).unwrap_or_else(|e| e.into_cmd_err());
+        super::super::execute(&cmd, shard, 0, OpCtx { now: 10, index })
+    }
+
+    trait IntoCmdErr {
+        fn into_cmd_err(self) -> Cmd;
+    }
+    impl IntoCmdErr for Reply {
+        fn into_cmd_err(self) -> Cmd {
+            panic!("parse error {self:?}")
+        }
+    }
+
+    fn b(s: &str) -> Reply {
+        Reply::bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn hset_hget_hdel_order() {
+        let mut s = Shard::new(1);
+        assert_eq!(run(&mut s, "HSET h a 1 b 2 c 3", 1), Reply::Int(3));
+        assert_eq!(run(&mut s, "HSET h a 9 d 4", 2), Reply::Int(1));
+        assert_eq!(run(&mut s, "HGET h a", 0), b("9"));
+        assert_eq!(run(&mut s, "HDEL h b x", 3), Reply::Int(1));
+        assert_eq!(
+            run(&mut s, "HKEYS h", 0),
+            Reply::Array(vec![b("a"), b("c"), b("d")])
+        );
+        assert_eq!(
+            run(&mut s, "HGETALL h", 0),
+            Reply::Map(vec![(b("a"), b("9")), (b("c"), b("3")), (b("d"), b("4"))])
+        );
+        assert_eq!(run(&mut s, "HDEL h a c d", 4), Reply::Int(3));
+        assert_eq!(run(&mut s, "HLEN h", 0), Reply::Int(0));
+        assert!(s.db(0).get_raw(b"h").is_none());
+        assert_eq!(run(&mut s, "HMSET h a 1", 5), Reply::Ok);
+        assert_eq!(run(&mut s, "HSETNX h a 2", 6), Reply::Int(0));
+        assert_eq!(run(&mut s, "HSETNX h b 2", 7), Reply::Int(1));
+        assert_eq!(
+            run(&mut s, "HMGET h a z b", 0),
+            Reply::Array(vec![b("1"), Reply::Nil, b("2")])
+        );
+        assert_eq!(run(&mut s, "HSTRLEN h a", 0), Reply::Int(1));
+        assert_eq!(run(&mut s, "HEXISTS h z", 0), Reply::Int(0));
+    }
+
+    #[test]
+    fn hincr_errors_and_wrongtype() {
+        let mut s = Shard::new(1);
+        assert_eq!(run(&mut s, "HINCRBY h n 5", 1), Reply::Int(5));
+        assert_eq!(run(&mut s, "HINCRBYFLOAT h n 0.5", 2), b("5.5"));
+        assert_eq!(
+            run(&mut s, "HINCRBY h n 1", 3),
+            Reply::Error(Status::HashNotInteger.text("x"))
+        );
+        run(&mut s, "HSET h s abc", 4);
+        assert_eq!(
+            run(&mut s, "HINCRBYFLOAT h s 1", 5),
+            Reply::Error(Status::HashNotFloat.text("x"))
+        );
+        let a: Vec<Bytes> = ["HINCRBYFLOAT", "h", "f", "inf"].iter().map(|p| Bytes::from(*p)).collect();
+        assert_eq!(
+            parse_hincrbyfloat(&a, &ParseCtx::test()),
+            Err(Reply::Error(Status::HashIncrNanOrInfinity.text("x")))
+        );
+        s.db_mut(0).insert(
+            b"str",
+            Entry::new(Value::Str(crate::keyspace::StrVal::new(b"v".to_vec())), 1),
+        );
+        assert_eq!(
+            run(&mut s, "HGET str a", 0),
+            Reply::Error(Status::WrongType.text("x"))
+        );
+        assert_eq!(
+            run(&mut s, "HSET str a 1", 6),
+            Reply::Error(Status::WrongType.text("x"))
+        );
+    }
+
+    #[test]
+    fn hrandfield_counts() {
+        let mut s = Shard::new(1);
+        run(&mut s, "HSET h a 1 b 2 c 3", 1);
+        match run(&mut s, "HRANDFIELD h 2", 0) {
+            Reply::Array(v) => {
+                assert_eq!(v.len(), 2);
+                assert_ne!(v[0], v[1]);
+            }
+            r => panic!("{r:?}"),
+        }
+        match run(&mut s, "HRANDFIELD h -5 WITHVALUES", 0) {
+            Reply::Pairs(v) => assert_eq!(v.len(), 5),
+            r => panic!("{r:?}"),
+        }
+        match run(&mut s, "HRANDFIELD h 10", 0) {
+            Reply::Array(v) => assert_eq!(v.len(), 3),
+            r => panic!("{r:?}"),
+        }
+        assert_eq!(run(&mut s, "HRANDFIELD nope", 0), Reply::Nil);
+    }
+}

@@ -1,0 +1,427 @@
+//! Generic key commands (DEL, EXISTS, TTLs, RENAME, COPY, KEYS...): parsing,
+//! shard operations and replies.
+
+use bytes::Bytes;
+use cachecat_io::Reply;
+
+use super::args::{int, is, owned};
+use super::{fail, glob, Cmd, Cond, Exp, ObjectSub, ParseCtx, TtlKind};
+use crate::keyspace::Entry;
+use crate::{OpCtx, Shard, Status};
+
+pub fn parse_del(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Del {
+        keys: a[1..].iter().map(owned).collect(),
+    })
+}
+
+pub fn parse_exists(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Exists {
+        keys: a[1..].iter().map(owned).collect(),
+    })
+}
+
+pub fn parse_touch(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Touch {
+        keys: a[1..].iter().map(owned).collect(),
+    })
+}
+
+pub fn parse_type(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Type { key: owned(&a[1]) })
+}
+
+pub fn parse_rename(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Rename {
+        src: owned(&a[1]),
+        dst: owned(&a[2]),
+        nx: false,
+    })
+}
+
+pub fn parse_renamenx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Rename {
+        src: owned(&a[1]),
+        dst: owned(&a[2]),
+        nx: true,
+    })
+}
+
+/// COPY src dst [DB n] [REPLACE].
+pub fn parse_copy(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    let (db, databases) = (pc.db, pc.databases);
+    let mut dst_db = db as u32;
+    let mut replace = false;
+    let mut i = 3;
+    while i < a.len() {
+        if is(&a[i], "REPLACE") {
+            replace = true;
+        } else if is(&a[i], "DB") && i + 1 < a.len() {
+            let n = int(&a[i + 1]).map_err(|s| fail(s, "copy"))?;
+            if n < 0 || n >= databases as i64 || n > i32::MAX as i64 {
+                return Err(fail(Status::DbIndexOutOfRange, "copy"));
+            }
+            dst_db = n as u32;
+            i += 1;
+        } else {
+            return Err(fail(Status::Syntax, "copy"));
+        }
+        i += 1;
+    }
+    if a[1] == a[2] && dst_db as usize == db {
+        return Err(fail(Status::SameObject, "copy"));
+    }
+    Ok(Cmd::Copy {
+        src: owned(&a[1]),
+        dst: owned(&a[2]),
+        dst_db,
+        replace,
+    })
+}
+
+fn parse_expire_like(a: &[Bytes], name: &str, unit_ms: i64, absolute: bool) -> Result<Cmd, Reply> {
+    let mut nx = false;
+    let mut xx = false;
+    let mut gt = false;
+    let mut lt = false;
+    for o in &a[3..] {
+        if is(o, "NX") {
+            nx = true;
+        } else if is(o, "XX") {
+            xx = true;
+        } else if is(o, "GT") {
+            gt = true;
+        } else if is(o, "LT") {
+            lt = true;
+        } else {
+            return Err(Reply::Error(
+                format!("ERR Unsupported option {}", String::from_utf8_lossy(o)).into(),
+            ));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(fail(Status::ExpireOptionsConflict, name));
+    }
+    if gt && lt {
+        return Err(fail(Status::GtLtConflict, name));
+    }
+    // XX+GT is GT (GT already fails without a TTL); XX+LT needs both checks.
+    let cond = match (nx, xx, gt, lt) {
+        (true, ..) => Cond::Nx,
+        (_, _, true, _) => Cond::Gt,
+        (_, true, _, true) => Cond::XxLt,
+        (_, _, _, true) => Cond::Lt,
+        (_, true, ..) => Cond::Xx,
+        _ => Cond::Always,
+    };
+    let mut when = int(&a[2]).map_err(|s| fail(s, name))?;
+    if unit_ms == 1000 {
+        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+            return Err(fail(Status::InvalidExpire, name));
+        }
+        when *= 1000;
+    }
+    let at = if absolute { Exp::At(when) } else { Exp::Rel(when) };
+    Ok(Cmd::Expire {
+        key: owned(&a[1]),
+        at,
+        cond,
+    })
+}
+
+pub fn parse_expire(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, "expire", 1000, false)
+}
+
+pub fn parse_pexpire(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, "pexpire", 1, false)
+}
+
+pub fn parse_expireat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, "expireat", 1000, true)
+}
+
+pub fn parse_pexpireat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, "pexpireat", 1, true)
+}
+
+pub fn parse_persist(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Persist { key: owned(&a[1]) })
+}
+
+fn ttl(a: &[Bytes], kind: TtlKind) -> Result<Cmd, Reply> {
+    Ok(Cmd::Ttl {
+        key: owned(&a[1]),
+        kind,
+    })
+}
+
+pub fn parse_ttl(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    ttl(a, TtlKind::Ttl)
+}
+
+pub fn parse_pttl(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    ttl(a, TtlKind::Pttl)
+}
+
+pub fn parse_expiretime(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    ttl(a, TtlKind::ExpireTime)
+}
+
+pub fn parse_pexpiretime(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    ttl(a, TtlKind::PexpireTime)
+}
+
+pub fn parse_keys(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Keys {
+        pattern: owned(&a[1]),
+    })
+}
+
+pub fn parse_dbsize(_: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::DbSize)
+}
+
+pub fn parse_randomkey(_: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::RandomKey { seed: pc.seed })
+}
+
+/// FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes free synchronously here.
+fn parse_flush(a: &[Bytes], cmd: Cmd) -> Result<Cmd, Reply> {
+    match a.len() {
+        1 => Ok(cmd),
+        2 if is(&a[1], "ASYNC") || is(&a[1], "SYNC") => Ok(cmd),
+        _ => Err(fail(Status::Syntax, "flush")),
+    }
+}
+
+pub fn parse_flushdb(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_flush(a, Cmd::FlushDb)
+}
+
+pub fn parse_flushall(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_flush(a, Cmd::FlushAll)
+}
+
+/// OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key.
+pub fn parse_object(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    let sub = if is(&a[1], "ENCODING") {
+        ObjectSub::Encoding
+    } else if is(&a[1], "FREQ") {
+        ObjectSub::Freq
+    } else if is(&a[1], "IDLETIME") {
+        ObjectSub::IdleTime
+    } else if is(&a[1], "REFCOUNT") {
+        ObjectSub::RefCount
+    } else {
+        return Err(unknown_subcommand(&a[1], "OBJECT"));
+    };
+    if a.len() != 3 {
+        return Err(Reply::Error(
+            format!(
+                "ERR wrong number of arguments for 'object|{}' command",
+                String::from_utf8_lossy(&a[1]).to_lowercase()
+            )
+            .into(),
+        ));
+    }
+    Ok(Cmd::Object {
+        key: owned(&a[2]),
+        sub,
+    })
+}
+
+/// MEMORY USAGE key [SAMPLES n].
+pub fn parse_memory_usage(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    match a.len() {
+        3 => {}
+        5 if is(&a[3], "SAMPLES") => {
+            int(&a[4]).map_err(|s| fail(s, "memory"))?;
+        }
+        _ => return Err(fail(Status::Syntax, "memory")),
+    }
+    Ok(Cmd::MemoryUsage { key: owned(&a[2]) })
+}
+
+/// Redis's reply to an unknown subcommand.
+pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> Reply {
+    Reply::Error(
+        format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(sub),
+            cmd
+        )
+        .into(),
+    )
+}
+
+pub fn execute(cmd: &Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Result<Reply, Status> {
+    let now = ctx.now;
+    let db = shard.db_mut(dbi);
+    Ok(match cmd {
+        Cmd::Del { keys } => {
+            let mut n = 0;
+            for k in keys {
+                if db.get_mut(k, now, ctx.index).is_some() {
+                    db.remove(k, ctx.index);
+                    n += 1;
+                }
+            }
+            Reply::Int(n)
+        }
+        Cmd::Exists { keys } | Cmd::Touch { keys } => {
+            Reply::Int(keys.iter().filter(|k| db.get(k, now).is_some()).count() as i64)
+        }
+        Cmd::Type { key } => Reply::simple(db.get(key, now).map_or("none", |e| e.value.type_name())),
+        Cmd::Rename { src, dst, nx } => {
+            let Some(e) = db.get(src, now) else {
+                return Err(Status::NoSuchKey);
+            };
+            if src == dst {
+                return Ok(if *nx { Reply::Int(0) } else { Reply::Ok });
+            }
+            if *nx && db.get(dst, now).is_some() {
+                return Ok(Reply::Int(0));
+            }
+            let _ = e;
+            let mut e = db.remove(src, ctx.index).expect("live");
+            e.version = ctx.index;
+            db.get_mut(dst, now, ctx.index);
+            db.insert(dst, e);
+            if *nx {
+                Reply::Int(1)
+            } else {
+                Reply::Ok
+            }
+        }
+        Cmd::Copy {
+            src,
+            dst,
+            dst_db,
+            replace,
+        } => {
+            let Some(e) = db.get(src, now) else {
+                return Ok(Reply::Int(0));
+            };
+            let mut e: Entry = e.clone();
+            e.version = ctx.index;
+            let target = shard.db_mut(*dst_db as usize);
+            if target.get_mut(dst, now, ctx.index).is_some() {
+                if !*replace {
+                    return Ok(Reply::Int(0));
+                }
+                target.remove(dst, ctx.index);
+            }
+            target.insert(dst, e);
+            Reply::Int(1)
+        }
+        Cmd::Expire { key, at, cond } => {
+            let Exp::At(when) = *at else {
+                unreachable!("expire is stamped before it runs")
+            };
+            let Some(e) = db.get_mut(key, now, ctx.index) else {
+                return Ok(Reply::Int(0));
+            };
+            let cur = e.expire_at;
+            let pass = match cond {
+                Cond::Always => true,
+                Cond::Nx => cur == 0,
+                Cond::Xx => cur != 0,
+                Cond::Gt => cur != 0 && when > cur as i64,
+                Cond::Lt => cur == 0 || when < cur as i64,
+                Cond::XxLt => cur != 0 && when < cur as i64,
+            };
+            if !pass {
+                return Ok(Reply::Int(0));
+            }
+            if when <= now as i64 {
+                db.remove(key, ctx.index);
+            } else {
+                e.expire_at = when as u64;
+                e.version = ctx.index;
+            }
+            Reply::Int(1)
+        }
+        Cmd::Persist { key } => match db.get_mut(key, now, ctx.index) {
+            Some(e) if e.expire_at != 0 => {
+                e.expire_at = 0;
+                e.version = ctx.index;
+                Reply::Int(1)
+            }
+            _ => Reply::Int(0),
+        },
+        Cmd::Ttl { key, kind } => Reply::Int(match db.get(key, now) {
+            None => -2,
+            Some(e) if e.expire_at == 0 => -1,
+            Some(e) => {
+                let abs = matches!(kind, TtlKind::ExpireTime | TtlKind::PexpireTime);
+                let t = if abs {
+                    e.expire_at as i64
+                } else {
+                    (e.expire_at as i64 - now as i64).max(0)
+                };
+                match kind {
+                    TtlKind::Pttl | TtlKind::PexpireTime => t,
+                    _ => (t + 500) / 1000,
+                }
+            }
+        }),
+        Cmd::Object { key, sub } => {
+            let Some(e) = db.get(key, now) else {
+                return Ok(Reply::Nil);
+            };
+            match sub {
+                ObjectSub::Encoding => Reply::bulk(e.value.encoding().as_bytes().to_vec()),
+                ObjectSub::RefCount => Reply::Int(1),
+                // Access times are not tracked yet; a key reads as just used.
+                ObjectSub::IdleTime => Reply::Int(0),
+                ObjectSub::Freq => return Ok(Reply::err(
+                    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+                )),
+            }
+        }
+        Cmd::MemoryUsage { key } => match db.get(key, now) {
+            Some(e) => Reply::Int(e.mem_usage(key.len()) as i64),
+            None => Reply::Nil,
+        },
+        Cmd::DelIfVersion { keys } => {
+            let mut n = 0;
+            for (k, v) in keys {
+                let hit = db
+                    .get_raw(k)
+                    .is_some_and(|e| e.version == *v && e.is_expired(now));
+                if hit {
+                    db.remove(k, ctx.index);
+                    n += 1;
+                }
+            }
+            Reply::Int(n)
+        }
+        Cmd::Keys { pattern } => Reply::Array(
+            db.iter()
+                .filter(|(k, e)| !e.is_expired(now) && glob::matches(pattern, k, false))
+                .map(|(k, _)| Reply::bulk(k.to_vec()))
+                .collect(),
+        ),
+        Cmd::DbSize => Reply::Int(db.len(now) as i64),
+        Cmd::RandomKey { seed } => {
+            let live: Vec<_> = db.iter().filter(|(_, e)| !e.is_expired(now)).collect();
+            if live.is_empty() {
+                Reply::Nil
+            } else {
+                Reply::bulk(live[(*seed % live.len() as u64) as usize].0.to_vec())
+            }
+        }
+        Cmd::FlushDb => {
+            db.clear();
+            Reply::Ok
+        }
+        Cmd::FlushAll => {
+            for d in &mut shard.dbs {
+                d.clear();
+            }
+            Reply::Ok
+        }
+        _ => unreachable!("not a key command"),
+    })
+}

@@ -1,0 +1,620 @@
+//! String commands: parsing, the shard operations and their replies.
+
+use bytes::Bytes;
+use cachecat_io::Reply;
+
+use super::args::{int, is, owned};
+use super::{fail, Cmd, Cond, Exp, ParseCtx};
+use crate::float::{incr_by_float, IncrFloatError};
+use crate::keyspace::{Db, Entry, StrVal, Value};
+use crate::{OpCtx, Status};
+
+/// Redis's proto-max-bulk-len default: the largest string SETRANGE/APPEND may build.
+pub const MAX_STRING: usize = 512 * 1024 * 1024;
+
+pub fn parse_get(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Get { key: owned(&a[1]) })
+}
+
+/// Parse SET's options with Redis's rules: conflicting options are a syntax
+/// error; expiry values must be positive integers.
+pub fn parse_set(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    let mut cond = Cond::Always;
+    let mut exp = Exp::Clear;
+    let mut get = false;
+    let mut i = 3;
+    let syntax = || fail(Status::Syntax, "set");
+    while i < a.len() {
+        let o = &a[i];
+        let has_exp = !matches!(exp, Exp::Clear);
+        if is(o, "NX") && cond == Cond::Always {
+            cond = Cond::Nx;
+        } else if is(o, "XX") && cond == Cond::Always {
+            cond = Cond::Xx;
+        } else if is(o, "GET") {
+            get = true;
+        } else if is(o, "KEEPTTL") && !has_exp {
+            exp = Exp::Keep;
+        } else if (is(o, "EX") || is(o, "PX") || is(o, "EXAT") || is(o, "PXAT"))
+            && !has_exp
+            && i + 1 < a.len()
+        {
+            exp = parse_expiry(o, &a[i + 1], "set")?;
+            i += 1;
+        } else {
+            return Err(syntax());
+        }
+        i += 1;
+    }
+    Ok(Cmd::Set {
+        key: owned(&a[1]),
+        val: owned(&a[2]),
+        exp,
+        cond,
+        get,
+    })
+}
+
+/// EX/PX/EXAT/PXAT <n>: a positive integer, converted to ms (relative or
+/// absolute), with Redis's overflow check.
+fn parse_expiry(unit: &[u8], v: &Bytes, name: &str) -> Result<Exp, Reply> {
+    let n = int(v).map_err(|s| fail(s, name))?;
+    let seconds = is(unit, "EX") || is(unit, "EXAT");
+    if n <= 0 || (seconds && n > i64::MAX / 1000) {
+        return Err(fail(Status::InvalidExpire, name));
+    }
+    let ms = if seconds { n * 1000 } else { n };
+    Ok(if is(unit, "EX") || is(unit, "PX") {
+        Exp::Rel(ms)
+    } else {
+        Exp::At(ms)
+    })
+}
+
+pub fn parse_setnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::SetNx {
+        key: owned(&a[1]),
+        val: owned(&a[2]),
+    })
+}
+
+fn parse_setex_like(a: &[Bytes], unit: &str, name: &str) -> Result<Cmd, Reply> {
+    let exp = parse_expiry(unit.as_bytes(), &a[2], name)?;
+    Ok(Cmd::Set {
+        key: owned(&a[1]),
+        val: owned(&a[3]),
+        exp,
+        cond: Cond::Always,
+        get: false,
+    })
+}
+
+pub fn parse_setex(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_setex_like(a, "EX", "setex")
+}
+
+pub fn parse_psetex(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_setex_like(a, "PX", "psetex")
+}
+
+pub fn parse_getset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Set {
+        key: owned(&a[1]),
+        val: owned(&a[2]),
+        exp: Exp::Clear,
+        cond: Cond::Always,
+        get: true,
+    })
+}
+
+pub fn parse_getdel(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::GetDel { key: owned(&a[1]) })
+}
+
+pub fn parse_getex(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    let mut exp = Exp::Keep;
+    let mut i = 2;
+    while i < a.len() {
+        let o = &a[i];
+        let none = matches!(exp, Exp::Keep);
+        if is(o, "PERSIST") && none {
+            exp = Exp::Clear;
+        } else if (is(o, "EX") || is(o, "PX") || is(o, "EXAT") || is(o, "PXAT"))
+            && none
+            && i + 1 < a.len()
+        {
+            exp = parse_expiry(o, &a[i + 1], "getex")?;
+            i += 1;
+        } else {
+            return Err(fail(Status::Syntax, "getex"));
+        }
+        i += 1;
+    }
+    Ok(Cmd::GetEx {
+        key: owned(&a[1]),
+        exp,
+    })
+}
+
+pub fn parse_mget(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::MGet {
+        keys: a[1..].iter().map(owned).collect(),
+    })
+}
+
+fn pairs(a: &[Bytes], name: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Reply> {
+    if a.len() % 2 == 0 {
+        return Err(Reply::Error(
+            format!("ERR wrong number of arguments for '{name}' command").into(),
+        ));
+    }
+    Ok(a[1..]
+        .chunks(2)
+        .map(|p| (owned(&p[0]), owned(&p[1])))
+        .collect())
+}
+
+pub fn parse_mset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::MSet {
+        pairs: pairs(a, "mset")?,
+    })
+}
+
+pub fn parse_msetnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::MSetNx {
+        pairs: pairs(a, "msetnx")?,
+    })
+}
+
+pub fn parse_incr(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::IncrBy {
+        key: owned(&a[1]),
+        by: 1,
+    })
+}
+
+pub fn parse_decr(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::IncrBy {
+        key: owned(&a[1]),
+        by: -1,
+    })
+}
+
+pub fn parse_incrby(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::IncrBy {
+        key: owned(&a[1]),
+        by: int(&a[2]).map_err(|s| fail(s, "incrby"))?,
+    })
+}
+
+pub fn parse_decrby(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    let by = int(&a[2]).map_err(|s| fail(s, "decrby"))?;
+    if by == i64::MIN {
+        return Err(fail(Status::DecrementOverflow, "decrby"));
+    }
+    Ok(Cmd::IncrBy {
+        key: owned(&a[1]),
+        by: -by,
+    })
+}
+
+pub fn parse_incrbyfloat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::IncrByFloat {
+        key: owned(&a[1]),
+        by: owned(&a[2]),
+    })
+}
+
+pub fn parse_append(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Append {
+        key: owned(&a[1]),
+        val: owned(&a[2]),
+    })
+}
+
+pub fn parse_strlen(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Strlen { key: owned(&a[1]) })
+}
+
+pub fn parse_getrange(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    let e = |s| fail(s, "getrange");
+    Ok(Cmd::GetRange {
+        key: owned(&a[1]),
+        start: int(&a[2]).map_err(e)?,
+        end: int(&a[3]).map_err(e)?,
+    })
+}
+
+pub fn parse_setrange(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::SetRange {
+        key: owned(&a[1]),
+        offset: int(&a[2]).map_err(|s| fail(s, "setrange"))?,
+        val: owned(&a[3]),
+    })
+}
+
+/// The string at `key` for a read: None when absent, WRONGTYPE otherwise.
+pub fn read_str<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a StrVal>, Status> {
+    match db.get(key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Str(s),
+            ..
+        }) => Ok(Some(s)),
+        Some(_) => Err(Status::WrongType),
+    }
+}
+
+fn new_str(data: Vec<u8>, ctx: OpCtx) -> Entry {
+    Entry::new(Value::Str(StrVal::new(data)), ctx.index)
+}
+
+pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
+    let now = ctx.now;
+    Ok(match cmd {
+        Cmd::Get { key } => match read_str(db, key, now)? {
+            Some(s) => Reply::bulk(s.data.clone()),
+            None => Reply::Nil,
+        },
+        Cmd::Set {
+            key,
+            val,
+            exp,
+            cond,
+            get,
+        } => set(db, key, val, exp, *cond, *get, ctx)?,
+        Cmd::SetNx { key, val } => {
+            if db.get_mut(key, now, ctx.index).is_some() {
+                Reply::Int(0)
+            } else {
+                db.insert(key, new_str(val.clone(), ctx));
+                Reply::Int(1)
+            }
+        }
+        Cmd::GetDel { key } => match read_str(db, key, now)? {
+            Some(s) => {
+                let r = Reply::bulk(s.data.clone());
+                db.remove(key, ctx.index);
+                r
+            }
+            None => Reply::Nil,
+        },
+        Cmd::GetEx { key, exp } => {
+            let Some(s) = read_str(db, key, now)? else {
+                return Ok(Reply::Nil);
+            };
+            let r = Reply::bulk(s.data.clone());
+            match *exp {
+                Exp::Keep | Exp::Rel(_) => {}
+                Exp::At(at) if at <= now as i64 => {
+                    db.remove(key, ctx.index);
+                }
+                Exp::At(at) => {
+                    let e = db.get_mut(key, now, ctx.index).expect("live");
+                    e.expire_at = at as u64;
+                    e.version = ctx.index;
+                }
+                Exp::Clear => {
+                    let e = db.get_mut(key, now, ctx.index).expect("live");
+                    if e.expire_at != 0 {
+                        e.expire_at = 0;
+                        e.version = ctx.index;
+                    }
+                }
+            }
+            r
+        }
+        Cmd::MGet { keys } => Reply::Array(
+            keys.iter()
+                .map(|k| match read_str(db, k, now) {
+                    Ok(Some(s)) => Reply::bulk(s.data.clone()),
+                    _ => Reply::Nil,
+                })
+                .collect(),
+        ),
+        Cmd::MSet { pairs } => {
+            for (k, v) in pairs {
+                db.insert(k, new_str(v.clone(), ctx));
+            }
+            Reply::Ok
+        }
+        Cmd::MSetNx { pairs } => {
+            if pairs.iter().any(|(k, _)| db.get(k, now).is_some()) {
+                Reply::Int(0)
+            } else {
+                for (k, v) in pairs {
+                    db.insert(k, new_str(v.clone(), ctx));
+                }
+                Reply::Int(1)
+            }
+        }
+        Cmd::IncrBy { key, by } => Reply::Int(incr_by(db, key, *by, ctx)?),
+        Cmd::IncrByFloat { key, by } => {
+            let cur = read_str(db, key, now)?.map(|s| s.data.as_slice());
+            let new = incr_by_float(cur, by).map_err(|e| match e {
+                IncrFloatError::NanOrInfinity => Status::NanOrInfinity,
+                _ => Status::NotFloat,
+            })?;
+            let r = Reply::bulk(new.clone());
+            write_keep_ttl(db, key, new, ctx);
+            r
+        }
+        Cmd::Append { key, val } => match db.get_mut(key, now, ctx.index) {
+            Some(Entry {
+                value: Value::Str(s),
+                version,
+                ..
+            }) => {
+                if s.data.len() + val.len() > MAX_STRING {
+                    return Err(Status::StringTooLong);
+                }
+                s.data.extend_from_slice(val);
+                s.raw = true;
+                *version = ctx.index;
+                Reply::Int(s.data.len() as i64)
+            }
+            Some(_) => return Err(Status::WrongType),
+            None => {
+                db.insert(key, new_str(val.clone(), ctx));
+                Reply::Int(val.len() as i64)
+            }
+        },
+        Cmd::Strlen { key } => Reply::Int(read_str(db, key, now)?.map_or(0, |s| s.data.len()) as i64),
+        Cmd::GetRange { key, start, end } => {
+            let data = read_str(db, key, now)?.map_or(&[][..], |s| s.data.as_slice());
+            Reply::bulk(substr(data, *start, *end).to_vec())
+        }
+        Cmd::SetRange { key, offset, val } => setrange(db, key, *offset, val, ctx)?,
+        _ => unreachable!("not a string command"),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn set(
+    db: &mut Db,
+    key: &[u8],
+    val: &[u8],
+    exp: &Exp,
+    cond: Cond,
+    get: bool,
+    ctx: OpCtx,
+) -> Result<Reply, Status> {
+    let old = match db.get_mut(key, ctx.now, ctx.index) {
+        None => None,
+        Some(e) => Some(e),
+    };
+    let old_val = match (&old, get) {
+        (Some(Entry { value: Value::Str(s), .. }), true) => Some(s.data.clone()),
+        (Some(_), true) => return Err(Status::WrongType),
+        _ => None,
+    };
+    let exists = old.is_some();
+    let old_ttl = old.map_or(0, |e| e.expire_at);
+    let reply_skip = || {
+        if get {
+            old_val.clone().map_or(Reply::Nil, Reply::bulk)
+        } else {
+            Reply::Nil
+        }
+    };
+    if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
+        return Ok(reply_skip());
+    }
+    let mut e = new_str(val.to_vec(), ctx);
+    match *exp {
+        Exp::Clear | Exp::Rel(_) => {}
+        Exp::Keep => e.expire_at = old_ttl,
+        Exp::At(at) => e.expire_at = at.max(1) as u64,
+    }
+    db.insert(key, e);
+    Ok(if get {
+        old_val.map_or(Reply::Nil, Reply::bulk)
+    } else {
+        Reply::Ok
+    })
+}
+
+/// Store a string keeping the key's TTL (INCR family, Redis keeps it).
+fn write_keep_ttl(db: &mut Db, key: &[u8], data: Vec<u8>, ctx: OpCtx) {
+    match db.get_mut(key, ctx.now, ctx.index) {
+        Some(e) => {
+            e.value = Value::Str(StrVal::new(data));
+            e.version = ctx.index;
+        }
+        None => db.insert(key, new_str(data, ctx)),
+    }
+}
+
+fn incr_by(db: &mut Db, key: &[u8], by: i64, ctx: OpCtx) -> Result<i64, Status> {
+    let cur = match read_str(db, key, ctx.now)? {
+        Some(s) => super::args::parse_i64(&s.data)?,
+        None => 0,
+    };
+    let new = cur.checked_add(by).ok_or(Status::Overflow)?;
+    let mut buf = itoa::Buffer::new();
+    write_keep_ttl(db, key, buf.format(new).as_bytes().to_vec(), ctx);
+    Ok(new)
+}
+
+/// Redis's GETRANGE index arithmetic.
+pub fn substr(data: &[u8], start: i64, end: i64) -> &[u8] {
+    let len = data.len() as i64;
+    if len == 0 || (start < 0 && end < 0 && start > end) {
+        return &[];
+    }
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if end < 0 { len + end } else { end };
+    s = s.max(0);
+    e = e.max(0);
+    if e >= len {
+        e = len - 1;
+    }
+    if s > e || len == 0 {
+        return &[];
+    }
+    &data[s as usize..=e as usize]
+}
+
+fn setrange(db: &mut Db, key: &[u8], offset: i64, val: &[u8], ctx: OpCtx) -> Result<Reply, Status> {
+    if offset < 0 {
+        return Err(Status::OffsetOutOfRange);
+    }
+    let cur = read_str(db, key, ctx.now)?;
+    let cur_len = cur.map_or(0, |s| s.data.len());
+    if val.is_empty() {
+        return Ok(Reply::Int(cur_len as i64));
+    }
+    if offset as u64 + val.len() as u64 > MAX_STRING as u64 {
+        return Err(Status::StringTooLong);
+    }
+    let end = offset as usize + val.len();
+    match db.get_mut(key, ctx.now, ctx.index) {
+        Some(Entry {
+            value: Value::Str(s),
+            version,
+            ..
+        }) => {
+            if s.data.len() < end {
+                s.data.resize(end, 0);
+            }
+            s.data[offset as usize..end].copy_from_slice(val);
+            s.raw = true;
+            *version = ctx.index;
+            Ok(Reply::Int(s.data.len() as i64))
+        }
+        _ => {
+            let mut data = vec![0u8; end];
+            data[offset as usize..].copy_from_slice(val);
+            let mut e = new_str(data, ctx);
+            if let Value::Str(s) = &mut e.value {
+                s.raw = true;
+            }
+            db.insert(key, e);
+            Ok(Reply::Int(end as i64))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(now: u64, index: u64) -> OpCtx {
+        OpCtx { now, index }
+    }
+
+    fn argv(s: &str) -> Vec<Bytes> {
+        s.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+    }
+
+    fn run(db: &mut Db, line: &str, c: OpCtx) -> Reply {
+        let a = argv(line);
+        let name = a[0].to_ascii_lowercase();
+        let spec = crate::table::lookup(&name).expect("command");
+        let mut cmd = (spec.parse.expect("keyspace"))(&a, &ParseCtx::test()).unwrap_or_else(|e| panic!("{e:?}"));
+        cmd.stamp(c.now).unwrap();
+        let mut shard = crate::Shard::new(1);
+        std::mem::swap(shard.db_mut(0), db);
+        let r = super::super::execute(&cmd, &mut shard, 0, c);
+        std::mem::swap(shard.db_mut(0), db);
+        r
+    }
+
+    fn bulk(s: &str) -> Reply {
+        Reply::bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn set_get_with_options() {
+        let mut db = Db::default();
+        assert_eq!(run(&mut db, "SET k v", ctx(1000, 1)), Reply::Ok);
+        assert_eq!(run(&mut db, "GET k", ctx(1000, 0)), bulk("v"));
+        assert_eq!(run(&mut db, "SET k w NX", ctx(1000, 2)), Reply::Nil);
+        assert_eq!(run(&mut db, "SET k w XX GET", ctx(1000, 3)), bulk("v"));
+        assert_eq!(run(&mut db, "SET n w XX", ctx(1000, 4)), Reply::Nil);
+        assert_eq!(run(&mut db, "SET k x PX 100", ctx(1000, 5)), Reply::Ok);
+        assert_eq!(db.get_raw(b"k").unwrap().expire_at, 1100);
+        assert_eq!(run(&mut db, "SET k y KEEPTTL", ctx(1050, 6)), Reply::Ok);
+        assert_eq!(db.get_raw(b"k").unwrap().expire_at, 1100);
+        assert_eq!(run(&mut db, "GET k", ctx(1100, 0)), Reply::Nil);
+        assert_eq!(db.get_raw(b"k").unwrap().version, 6);
+    }
+
+    #[test]
+    fn set_syntax_and_expire_errors() {
+        let a = argv("SET k v EX 10 PX 10");
+        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::Syntax, "set")));
+        let a = argv("SET k v NX XX");
+        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::Syntax, "set")));
+        let a = argv("SET k v EX 0");
+        assert_eq!(
+            parse_set(&a, &ParseCtx::test()),
+            Err(Reply::Error("ERR invalid expire time in 'set' command".into()))
+        );
+        let a = argv("SET k v EX x");
+        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::NotInteger, "set")));
+        let a = argv("SET k v EX");
+        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::Syntax, "set")));
+    }
+
+    #[test]
+    fn incr_family() {
+        let mut db = Db::default();
+        assert_eq!(run(&mut db, "INCR c", ctx(1, 1)), Reply::Int(1));
+        assert_eq!(run(&mut db, "INCRBY c 10", ctx(1, 2)), Reply::Int(11));
+        assert_eq!(run(&mut db, "DECR c", ctx(1, 3)), Reply::Int(10));
+        run(&mut db, "SET c 9223372036854775807", ctx(1, 4));
+        assert_eq!(
+            run(&mut db, "INCR c", ctx(1, 5)),
+            fail(Status::Overflow, "incr")
+        );
+        run(&mut db, "SET s abc", ctx(1, 6));
+        assert_eq!(run(&mut db, "INCR s", ctx(1, 7)), fail(Status::NotInteger, "incr"));
+        assert_eq!(run(&mut db, "INCRBYFLOAT f 1.5", ctx(1, 8)), bulk("1.5"));
+        assert_eq!(run(&mut db, "INCRBYFLOAT f 0.1", ctx(1, 9)), bulk("1.6"));
+        assert_eq!(run(&mut db, "INCRBYFLOAT s 1", ctx(1, 10)), fail(Status::NotFloat, "x"));
+        run(&mut db, "SET t 5 PX 100", ctx(1, 11));
+        run(&mut db, "INCR t", ctx(2, 12));
+        assert_eq!(db.get_raw(b"t").unwrap().expire_at, 101);
+    }
+
+    #[test]
+    fn append_setrange_getrange() {
+        let mut db = Db::default();
+        assert_eq!(run(&mut db, "APPEND k Hello", ctx(1, 1)), Reply::Int(5));
+        assert_eq!(run(&mut db, "APPEND k World", ctx(1, 2)), Reply::Int(10));
+        assert_eq!(run(&mut db, "GETRANGE k 0 4", ctx(1, 0)), bulk("Hello"));
+        assert_eq!(run(&mut db, "GETRANGE k -3 -1", ctx(1, 0)), bulk("rld"));
+        assert_eq!(run(&mut db, "GETRANGE k 5 3", ctx(1, 0)), bulk(""));
+        assert_eq!(run(&mut db, "GETRANGE k 0 100", ctx(1, 0)), bulk("HelloWorld"));
+        assert_eq!(run(&mut db, "SETRANGE k 5 Redis", ctx(1, 3)), Reply::Int(10));
+        assert_eq!(run(&mut db, "GET k", ctx(1, 0)), bulk("HelloRedis"));
+        assert_eq!(run(&mut db, "SETRANGE z 3 ab", ctx(1, 4)), Reply::Int(5));
+        assert_eq!(run(&mut db, "GET z", ctx(1, 0)), Reply::bulk(b"\0\0\0ab".to_vec()));
+        assert_eq!(run(&mut db, "SETRANGE e 3 ", ctx(1, 5)), Reply::Int(0));
+        assert!(db.get(b"e", 1).is_none());
+        assert_eq!(run(&mut db, "SETRANGE k -1 x", ctx(1, 6)), fail(Status::OffsetOutOfRange, "x"));
+        assert_eq!(run(&mut db, "STRLEN k", ctx(1, 0)), Reply::Int(10));
+    }
+
+    #[test]
+    fn getex_getdel_msetnx() {
+        let mut db = Db::default();
+        run(&mut db, "SET k v", ctx(1000, 1));
+        assert_eq!(run(&mut db, "GETEX k PX 50", ctx(1000, 2)), bulk("v"));
+        assert_eq!(db.get_raw(b"k").unwrap().expire_at, 1050);
+        assert_eq!(run(&mut db, "GETEX k PERSIST", ctx(1000, 3)), bulk("v"));
+        assert_eq!(db.get_raw(b"k").unwrap().expire_at, 0);
+        assert_eq!(run(&mut db, "GETEX k PXAT 10", ctx(1000, 4)), bulk("v"));
+        assert!(db.get_raw(b"k").is_none());
+        run(&mut db, "SET k v", ctx(1000, 5));
+        assert_eq!(run(&mut db, "GETDEL k", ctx(1000, 6)), bulk("v"));
+        assert_eq!(run(&mut db, "GETDEL k", ctx(1000, 7)), Reply::Nil);
+        assert_eq!(run(&mut db, "MSETNX a 1 b 2", ctx(1000, 8)), Reply::Int(1));
+        assert_eq!(run(&mut db, "MSETNX b 3 c 4", ctx(1000, 9)), Reply::Int(0));
+        assert_eq!(
+            run(&mut db, "MGET a b c", ctx(1000, 0)),
+            Reply::Array(vec![bulk("1"), bulk("2"), Reply::Nil])
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! One shard's keyspace: databases of entries, each entry a value with its
+//! absolute expiry deadline and its version (the log index of its last write).
+//!
+//! Expired entries are invisible to every lookup at once; they are removed
+//! either by a write that touches them or by a replicated conditional delete
+//! (`Cmd::DelIfVersion`) that the expiry sweep proposes. Nothing here reads a
+//! clock: `now` always comes from the caller's [`crate::OpCtx`].
+
+use std::collections::VecDeque;
+
+use indexmap::IndexMap;
+
+/// A fixed-seed hasher: table iteration order never decides replicated state,
+/// but a fixed seed keeps even read-side order identical across replicas.
+pub type Hasher = foldhash::fast::FixedState;
+pub type Map<K, V> = hashbrown::HashMap<K, V, Hasher>;
+pub type Key = Box<[u8]>;
+
+/// How many recent deletions each database remembers for WATCH on absent keys.
+const TOMBSTONES: usize = 4096;
+
+/// Redis converts a small hash (listpack) to a hashtable past these sizes.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute deadline in ms since the epoch; 0 means no expiry.
+    pub expire_at: u64,
+    /// Log index of the last write to this key.
+    pub version: u64,
+}
+
+impl Entry {
+    pub fn new(value: Value, version: u64) -> Entry {
+        Entry {
+            value,
+            expire_at: 0,
+            version,
+        }
+    }
+
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+
+    /// Estimated bytes this entry occupies, key included.
+    pub fn mem_usage(&self, key_len: usize) -> usize {
+        const ENTRY_OVERHEAD: usize = 56;
+        ENTRY_OVERHEAD + key_len + self.value.mem_usage()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(StrVal),
+    Hash(HashVal),
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::Hash(h) => {
+                if h.big {
+                    "hashtable"
+                } else {
+                    "listpack"
+                }
+            }
+        }
+    }
+
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            Value::Str(s) => s.data.capacity(),
+            Value::Hash(h) => {
+                h.map
+                    .iter()
+                    .map(|(k, v)| k.len() + v.capacity() + 40)
+                    .sum::<usize>()
+                    + 64
+            }
+        }
+    }
+}
+
+/// A string value. `raw` remembers that it was modified in place (APPEND,
+/// SETRANGE), which Redis reports as the `raw` encoding from then on.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct StrVal {
+    pub data: Vec<u8>,
+    pub raw: bool,
+}
+
+impl StrVal {
+    pub fn new(data: Vec<u8>) -> StrVal {
+        StrVal { data, raw: false }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        if !self.raw && self.data.len() <= 20 && crate::cmd::args::parse_i64(&self.data).is_ok() {
+            "int"
+        } else if !self.raw && self.data.len() <= 44 {
+            "embstr"
+        } else {
+            "raw"
+        }
+    }
+}
+
+/// A hash value in insertion order, as Redis's listpack keeps small hashes.
+/// `big` records the conversion to a hashtable, which Redis never undoes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct HashVal {
+    pub map: IndexMap<Key, Vec<u8>, Hasher>,
+    pub big: bool,
+}
+
+impl HashVal {
+    /// Insert or overwrite a field; true when the field is new.
+    pub fn set(&mut self, field: &[u8], value: Vec<u8>) -> bool {
+        if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+            self.big = true;
+        }
+        let new = match self.map.get_mut(field) {
+            Some(v) => {
+                *v = value;
+                false
+            }
+            None => {
+                self.map.insert(field.into(), value);
+                true
+            }
+        };
+        if self.map.len() > HASH_MAX_LISTPACK_ENTRIES {
+            self.big = true;
+        }
+        new
+    }
+
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        if self.big {
+            self.map.swap_remove(field).is_some()
+        } else {
+            self.map.shift_remove(field).is_some()
+        }
+    }
+}
+
+/// One logical database (`SELECT n`) within a shard.
+#[derive(Default)]
+pub struct Db {
+    map: Map<Key, Entry>,
+    /// Recent deletions (key, index), oldest first, for WATCH on absent keys.
+    tombstones: VecDeque<(Key, u64)>,
+    /// Deletions older than the window are known only as "at or before this".
+    tombstone_floor: u64,
+}
+
+impl Db {
+    /// A live entry, or None when absent or expired at `now`.
+    pub fn get(&self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.map.get(key).filter(|e| !e.is_expired(now))
+    }
+
+    /// The entry for a write at `ctx`: an expired entry is removed first, so
+    /// the write sees the key as absent, as Redis's expireIfNeeded does.
+    pub fn get_mut(&mut self, key: &[u8], now: u64, index: u64) -> Option<&mut Entry> {
+        if self.map.get(key).is_some_and(|e| e.is_expired(now)) {
+            self.remove(key, index);
+            return None;
+        }
+        self.map.get_mut(key)
+    }
+
+    /// Raw access, expired entries included (sweeps, snapshots, digests).
+    pub fn get_raw(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
+    pub fn insert(&mut self, key: &[u8], entry: Entry) {
+        match self.map.get_mut(key) {
+            Some(e) => *e = entry,
+            None => {
+                self.map.insert(key.into(), entry);
+            }
+        }
+    }
+
+    /// Remove a key (live or expired); `index` is the deleting entry's index.
+    pub fn remove(&mut self, key: &[u8], index: u64) -> Option<Entry> {
+        let (k, e) = self.map.remove_entry(key)?;
+        if self.tombstones.len() == TOMBSTONES {
+            if let Some((_, i)) = self.tombstones.pop_front() {
+                self.tombstone_floor = self.tombstone_floor.max(i);
+            }
+        }
+        self.tombstones.push_back((k, index));
+        Some(e)
+    }
+
+    /// The latest index at which `key` may have been deleted (for WATCH).
+    pub fn last_delete(&self, key: &[u8]) -> u64 {
+        self.tombstones
+            .iter()
+            .rev()
+            .find(|(k, _)| &**k == key)
+            .map_or(self.tombstone_floor, |(_, i)| *i)
+    }
+
+    /// Number of entries including expired ones not yet reclaimed.
+    pub fn len_raw(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Number of live keys at `now`.
+    pub fn len(&self, now: u64) -> usize {
+        self.map.values().filter(|e| !e.is_expired(now)).count()
+    }
+
+    pub fn is_empty(&self, now: u64) -> bool {
+        self.len(now) == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
+        self.map.iter()
+    }
+
+    pub fn clear(&mut self) {
+        self.map = Map::default();
+    }
+
+    /// Live keys with an expiry at `now`.
+    pub fn volatile(&self, now: u64) -> usize {
+        self.map
+            .values()
+            .filter(|e| e.expire_at != 0 && !e.is_expired(now))
+            .count()
+    }
+
+    /// Up to `max` (key, version) pairs of entries already expired at `now`,
+    /// starting after the `cursor`-th entry; returns the next cursor (0 when
+    /// the walk wrapped). The sweep turns these into conditional deletes.
+    pub fn expired_sample(&self, now: u64, cursor: usize, max: usize) -> (Vec<(Key, u64)>, usize) {
+        let mut out = Vec::new();
+        let mut seen = 0;
+        for (k, e) in self.map.iter().skip(cursor) {
+            seen += 1;
+            if e.is_expired(now) {
+                out.push((k.clone(), e.version));
+                if out.len() >= max {
+                    break;
+                }
+            }
+            if seen >= max * 20 {
+                break;
+            }
+        }
+        let next = cursor + seen;
+        (out, if next >= self.map.len() { 0 } else { next })
+    }
+}
+
+/// The part of the keyspace one core owns: all databases for the keys that hash
+/// to this shard.
+pub struct Shard {
+    pub dbs: Vec<Db>,
+    /// Index of the last log entry applied here.
+    pub applied: u64,
+}
+
+impl Shard {
+    pub fn new(databases: usize) -> Shard {
+        Shard {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            applied: 0,
+        }
+    }
+
+    pub fn db(&self, db: usize) -> &Db {
+        &self.dbs[db]
+    }
+
+    pub fn db_mut(&mut self, db: usize) -> &mut Db {
+        &mut self.dbs[db]
+    }
+
+    /// Estimated memory used by all entries.
+    pub fn mem_usage(&self) -> usize {
+        self.dbs
+            .iter()
+            .flat_map(|d| d.iter())
+            .map(|(k, e)| e.mem_usage(k.len()))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrVal::new(v.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn expired_entries_are_invisible_and_removed_on_write() {
+        let mut db = Db::default();
+        let mut e = Entry::new(s("v"), 1);
+        e.expire_at = 100;
+        db.insert(b"k", e);
+        assert!(db.get(b"k", 99).is_some());
+        assert!(db.get(b"k", 100).is_none());
+        assert_eq!(db.len(100), 0);
+        assert_eq!(db.len_raw(), 1);
+        assert!(db.get_mut(b"k", 100, 7).is_none());
+        assert_eq!(db.len_raw(), 0);
+        assert_eq!(db.last_delete(b"k"), 7);
+    }
+
+    #[test]
+    fn tombstones_fall_back_to_floor() {
+        let mut db = Db::default();
+        for i in 0..(TOMBSTONES as u64 + 10) {
+            let k = format!("k{i}");
+            db.insert(k.as_bytes(), Entry::new(s("v"), i));
+            db.remove(k.as_bytes(), i + 1);
+        }
+        assert_eq!(db.last_delete(b"k0"), 10);
+        assert_eq!(db.last_delete(b"never"), 10);
+        let last = format!("k{}", TOMBSTONES as u64 + 9);
+        assert_eq!(db.last_delete(last.as_bytes()), TOMBSTONES as u64 + 10);
+    }
+
+    #[test]
+    fn hash_keeps_insertion_order_until_big() {
+        let mut h = HashVal::default();
+        assert!(h.set(b"a", b"1".to_vec()));
+        assert!(h.set(b"b", b"2".to_vec()));
+        assert!(h.set(b"c", b"3".to_vec()));
+        assert!(!h.set(b"a", b"9".to_vec()));
+        assert!(h.remove(b"b"));
+        let keys: Vec<_> = h.map.keys().map(|k| k.to_vec()).collect();
+        assert_eq!(keys, vec![b"a".to_vec(), b"c".to_vec()]);
+        assert!(!h.big);
+        h.set(b"x", vec![b'v'; 65]);
+        assert!(h.big);
+        assert_eq!(Value::Hash(h).encoding(), "hashtable");
+    }
+
+    #[test]
+    fn string_encodings() {
+        assert_eq!(StrVal::new(b"123".to_vec()).encoding(), "int");
+        assert_eq!(StrVal::new(b"0123".to_vec()).encoding(), "embstr");
+        assert_eq!(StrVal::new(vec![b'a'; 44]).encoding(), "embstr");
+        assert_eq!(StrVal::new(vec![b'a'; 45]).encoding(), "raw");
+        let mut v = StrVal::new(b"1".to_vec());
+        v.raw = true;
+        assert_eq!(v.encoding(), "raw");
+    }
+}
