@@ -96,10 +96,16 @@ mod tests {
         assert_eq!(add(Some("abc"), "1"), Err(IncrFloatError::CurrentNotFloat));
         assert_eq!(add(Some("1"), " 1"), Err(IncrFloatError::IncrementNotFloat));
         assert_eq!(add(Some("1"), "1 "), Err(IncrFloatError::IncrementNotFloat));
-        assert_eq!(add(Some("1"), "nan"), Err(IncrFloatError::IncrementNotFloat));
+        assert_eq!(
+            add(Some("1"), "nan"),
+            Err(IncrFloatError::IncrementNotFloat)
+        );
         assert_eq!(add(Some("1"), ""), Err(IncrFloatError::IncrementNotFloat));
         assert_eq!(add(Some("1"), "inf"), Err(IncrFloatError::NanOrInfinity));
-        assert_eq!(add(Some("1e4932"), "1e4932"), Err(IncrFloatError::NanOrInfinity));
+        assert_eq!(
+            add(Some("1e4932"), "1e4932"),
+            Err(IncrFloatError::NanOrInfinity)
+        );
         assert_eq!(check_float(b"1.5"), Ok(false));
         assert_eq!(check_float(b"-inf"), Ok(true));
         assert_eq!(check_float(b"x"), Err(Status::NotFloat));

@@ -109,7 +109,13 @@ mod tests {
                         get: false,
                     },
                 ),
-                (3, Cmd::IncrBy { key: b"c".to_vec(), by: -2 }),
+                (
+                    3,
+                    Cmd::IncrBy {
+                        key: b"c".to_vec(),
+                        by: -2,
+                    },
+                ),
             ],
             watches: vec![Watch {
                 db: 0,

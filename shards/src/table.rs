@@ -191,6 +191,7 @@ pub static COMMANDS: &[Spec] = &[
     spec!("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@admin @slow @dangerous", "server", "2.0.0", "A container for server configuration commands.", ["get", "set", "resetstat", "help"]),
     spec!("time", 1, LOADING | STALE | FAST, 0, 0, 0, None, "@fast", "server", "2.6.0", "Returns the server time."),
     spec!("lastsave", 1, LOADING | STALE | FAST, 0, 0, 0, None, "@fast @dangerous", "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk."),
+    spec!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@admin @slow @dangerous", "server", "1.0.0", "A container for debugging commands.", ["keyshard"]),
     spec!("function", -2, NOSCRIPT | WRITE, 0, 0, 0, None, "@write @slow @scripting", "scripting", "7.0.0", "A container for function commands.", ["flush"]),
 ];
 
@@ -201,7 +202,9 @@ fn index() -> &'static HashMap<&'static str, &'static Spec> {
 
 /// The spec for a command name given in lower case.
 pub fn lookup(lower: &[u8]) -> Option<&'static Spec> {
-    std::str::from_utf8(lower).ok().and_then(|n| index().get(n).copied())
+    std::str::from_utf8(lower)
+        .ok()
+        .and_then(|n| index().get(n).copied())
 }
 
 /// Case-insensitive lookup without allocating (names are short).
@@ -251,24 +254,70 @@ mod tests {
     #[test]
     fn every_write_command_goes_through_the_log() {
         let samples: &[&[&str]] = &[
-            &["get", "k"], &["set", "k", "v"], &["setnx", "k", "v"], &["setex", "k", "1", "v"],
-            &["psetex", "k", "1", "v"], &["getset", "k", "v"], &["getdel", "k"], &["getex", "k"],
-            &["mget", "k"], &["mset", "k", "v"], &["msetnx", "k", "v"], &["incr", "k"],
-            &["decr", "k"], &["incrby", "k", "1"], &["decrby", "k", "1"], &["incrbyfloat", "k", "1"],
-            &["append", "k", "v"], &["strlen", "k"], &["getrange", "k", "0", "1"],
-            &["setrange", "k", "0", "v"], &["del", "k"], &["unlink", "k"], &["exists", "k"],
-            &["touch", "k"], &["type", "k"], &["keys", "*"], &["randomkey"], &["dbsize"],
-            &["rename", "a", "b"], &["renamenx", "a", "b"], &["copy", "a", "b"],
-            &["expire", "k", "1"], &["pexpire", "k", "1"], &["expireat", "k", "1"],
-            &["pexpireat", "k", "1"], &["persist", "k"], &["ttl", "k"], &["pttl", "k"],
-            &["expiretime", "k"], &["pexpiretime", "k"], &["object", "encoding", "k"],
-            &["flushdb"], &["flushall"], &["hset", "h", "f", "v"], &["hsetnx", "h", "f", "v"],
-            &["hmset", "h", "f", "v"], &["hget", "h", "f"], &["hmget", "h", "f"],
-            &["hdel", "h", "f"], &["hexists", "h", "f"], &["hlen", "h"], &["hkeys", "h"],
-            &["hvals", "h"], &["hgetall", "h"], &["hincrby", "h", "f", "1"],
-            &["hincrbyfloat", "h", "f", "1"], &["hstrlen", "h", "f"], &["hrandfield", "h"],
+            &["get", "k"],
+            &["set", "k", "v"],
+            &["setnx", "k", "v"],
+            &["setex", "k", "1", "v"],
+            &["psetex", "k", "1", "v"],
+            &["getset", "k", "v"],
+            &["getdel", "k"],
+            &["getex", "k"],
+            &["mget", "k"],
+            &["mset", "k", "v"],
+            &["msetnx", "k", "v"],
+            &["incr", "k"],
+            &["decr", "k"],
+            &["incrby", "k", "1"],
+            &["decrby", "k", "1"],
+            &["incrbyfloat", "k", "1"],
+            &["append", "k", "v"],
+            &["strlen", "k"],
+            &["getrange", "k", "0", "1"],
+            &["setrange", "k", "0", "v"],
+            &["del", "k"],
+            &["unlink", "k"],
+            &["exists", "k"],
+            &["touch", "k"],
+            &["type", "k"],
+            &["keys", "*"],
+            &["randomkey"],
+            &["dbsize"],
+            &["rename", "a", "b"],
+            &["renamenx", "a", "b"],
+            &["copy", "a", "b"],
+            &["expire", "k", "1"],
+            &["pexpire", "k", "1"],
+            &["expireat", "k", "1"],
+            &["pexpireat", "k", "1"],
+            &["persist", "k"],
+            &["ttl", "k"],
+            &["pttl", "k"],
+            &["expiretime", "k"],
+            &["pexpiretime", "k"],
+            &["object", "encoding", "k"],
+            &["flushdb"],
+            &["flushall"],
+            &["hset", "h", "f", "v"],
+            &["hsetnx", "h", "f", "v"],
+            &["hmset", "h", "f", "v"],
+            &["hget", "h", "f"],
+            &["hmget", "h", "f"],
+            &["hdel", "h", "f"],
+            &["hexists", "h", "f"],
+            &["hlen", "h"],
+            &["hkeys", "h"],
+            &["hvals", "h"],
+            &["hgetall", "h"],
+            &["hincrby", "h", "f", "1"],
+            &["hincrbyfloat", "h", "f", "1"],
+            &["hstrlen", "h", "f"],
+            &["hrandfield", "h"],
         ];
-        let pc = ParseCtx { db: 0, databases: 16, seed: 1 };
+        let pc = ParseCtx {
+            db: 0,
+            databases: 16,
+            seed: 1,
+        };
         let mut covered = std::collections::HashSet::new();
         for argv in samples {
             let spec = lookup(argv[0].as_bytes()).unwrap();

@@ -191,16 +191,21 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
             write_hash(db, key, ctx)?.set(field, val.clone());
             Reply::Int(1)
         }
-        Cmd::HGet { key, field } => match read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
-            Some(v) => bulk(v),
-            None => Reply::Nil,
-        },
+        Cmd::HGet { key, field } => {
+            match read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
+                Some(v) => bulk(v),
+                None => Reply::Nil,
+            }
+        }
         Cmd::HMGet { key, fields } => {
             let h = read_hash(db, key, now)?;
             Reply::Array(
                 fields
                     .iter()
-                    .map(|f| h.and_then(|h| h.map.get(&f[..])).map_or(Reply::Nil, |v| bulk(v)))
+                    .map(|f| {
+                        h.and_then(|h| h.map.get(&f[..]))
+                            .map_or(Reply::Nil, |v| bulk(v))
+                    })
                     .collect(),
             )
         }
@@ -215,9 +220,9 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
             }
             Reply::Int(n as i64)
         }
-        Cmd::HExists { key, field } => {
-            Reply::Int(read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) as i64)
-        }
+        Cmd::HExists { key, field } => Reply::Int(
+            read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) as i64,
+        ),
         Cmd::HLen { key } => Reply::Int(read_hash(db, key, now)?.map_or(0, |h| h.map.len()) as i64),
         Cmd::HKeys { key } => Reply::Array(
             read_hash(db, key, now)?
@@ -291,7 +296,12 @@ fn randfield(h: Option<&HashVal>, count: Option<i64>, with_values: bool, seed: u
     let mut rng = Rng(seed);
     let Some(count) = count else {
         return match h {
-            Some(h) => bulk(h.map.get_index(rng.below(h.map.len())).expect("non-empty").0),
+            Some(h) => bulk(
+                h.map
+                    .get_index(rng.below(h.map.len()))
+                    .expect("non-empty")
+                    .0,
+            ),
             None => Reply::Nil,
         };
     };
@@ -335,7 +345,10 @@ mod tests {
     use crate::Shard;
 
     fn run(shard: &mut Shard, line: &str, index: u64) -> Reply {
-        let a: Vec<Bytes> = line.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
+        let a: Vec<Bytes> = line
+            .split(' ')
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect();
         let spec = crate::table::lookup(&a[0].to_ascii_lowercase()).unwrap();
         let cmd = (spec.parse.unwrap())(&a, &ParseCtx::test()).unwrap_or_else(|e| e.into_cmd_err());
         super::super::execute(&cmd, shard, 0, OpCtx { now: 10, index })
@@ -397,7 +410,10 @@ mod tests {
             run(&mut s, "HINCRBYFLOAT h s 1", 5),
             Reply::Error(Status::HashNotFloat.text("x"))
         );
-        let a: Vec<Bytes> = ["HINCRBYFLOAT", "h", "f", "inf"].iter().map(|p| Bytes::from(*p)).collect();
+        let a: Vec<Bytes> = ["HINCRBYFLOAT", "h", "f", "inf"]
+            .iter()
+            .map(|p| Bytes::from(*p))
+            .collect();
         assert_eq!(
             parse_hincrbyfloat(&a, &ParseCtx::test()),
             Err(Reply::Error(Status::HashIncrNanOrInfinity.text("x")))

@@ -121,7 +121,11 @@ fn parse_expire_like(a: &[Bytes], name: &str, unit_ms: i64, absolute: bool) -> R
         }
         when *= 1000;
     }
-    let at = if absolute { Exp::At(when) } else { Exp::Rel(when) };
+    let at = if absolute {
+        Exp::At(when)
+    } else {
+        Exp::Rel(when)
+    };
     Ok(Cmd::Expire {
         key: owned(&a[1]),
         at,
@@ -272,7 +276,9 @@ pub fn execute(cmd: &Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Result<R
         Cmd::Exists { keys } | Cmd::Touch { keys } => {
             Reply::Int(keys.iter().filter(|k| db.get(k, now).is_some()).count() as i64)
         }
-        Cmd::Type { key } => Reply::simple(db.get(key, now).map_or("none", |e| e.value.type_name())),
+        Cmd::Type { key } => {
+            Reply::simple(db.get(key, now).map_or("none", |e| e.value.type_name()))
+        }
         Cmd::Rename { src, dst, nx } => {
             let Some(e) = db.get(src, now) else {
                 return Err(Status::NoSuchKey);
@@ -416,6 +422,18 @@ pub fn execute(cmd: &Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Result<R
             db.clear();
             Reply::Ok
         }
+        Cmd::KeyspaceInfo => Reply::Array(
+            shard
+                .dbs
+                .iter()
+                .flat_map(|d| {
+                    [
+                        Reply::Int(d.len(now) as i64),
+                        Reply::Int(d.volatile(now) as i64),
+                    ]
+                })
+                .collect(),
+        ),
         Cmd::FlushAll => {
             for d in &mut shard.dbs {
                 d.clear();

@@ -68,58 +68,184 @@ pub enum ObjectSub {
 #[derive(Clone, Debug, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub enum Cmd {
     // strings
-    Get { key: Key },
-    Set { key: Key, val: Vec<u8>, exp: Exp, cond: Cond, get: bool },
-    SetNx { key: Key, val: Vec<u8> },
-    GetDel { key: Key },
-    GetEx { key: Key, exp: Exp },
-    MGet { keys: Vec<Key> },
-    MSet { pairs: Vec<(Key, Vec<u8>)> },
-    MSetNx { pairs: Vec<(Key, Vec<u8>)> },
-    IncrBy { key: Key, by: i64 },
-    IncrByFloat { key: Key, by: Vec<u8> },
-    Append { key: Key, val: Vec<u8> },
-    Strlen { key: Key },
-    GetRange { key: Key, start: i64, end: i64 },
-    SetRange { key: Key, offset: i64, val: Vec<u8> },
+    Get {
+        key: Key,
+    },
+    Set {
+        key: Key,
+        val: Vec<u8>,
+        exp: Exp,
+        cond: Cond,
+        get: bool,
+    },
+    SetNx {
+        key: Key,
+        val: Vec<u8>,
+    },
+    GetDel {
+        key: Key,
+    },
+    GetEx {
+        key: Key,
+        exp: Exp,
+    },
+    MGet {
+        keys: Vec<Key>,
+    },
+    MSet {
+        pairs: Vec<(Key, Vec<u8>)>,
+    },
+    MSetNx {
+        pairs: Vec<(Key, Vec<u8>)>,
+    },
+    IncrBy {
+        key: Key,
+        by: i64,
+    },
+    IncrByFloat {
+        key: Key,
+        by: Vec<u8>,
+    },
+    Append {
+        key: Key,
+        val: Vec<u8>,
+    },
+    Strlen {
+        key: Key,
+    },
+    GetRange {
+        key: Key,
+        start: i64,
+        end: i64,
+    },
+    SetRange {
+        key: Key,
+        offset: i64,
+        val: Vec<u8>,
+    },
     // generic keys
-    Del { keys: Vec<Key> },
-    Exists { keys: Vec<Key> },
-    Touch { keys: Vec<Key> },
-    Type { key: Key },
-    Rename { src: Key, dst: Key, nx: bool },
-    Copy { src: Key, dst: Key, dst_db: u32, replace: bool },
-    Expire { key: Key, at: Exp, cond: Cond },
-    Persist { key: Key },
-    Ttl { key: Key, kind: TtlKind },
-    Object { key: Key, sub: ObjectSub },
-    MemoryUsage { key: Key },
+    Del {
+        keys: Vec<Key>,
+    },
+    Exists {
+        keys: Vec<Key>,
+    },
+    Touch {
+        keys: Vec<Key>,
+    },
+    Type {
+        key: Key,
+    },
+    Rename {
+        src: Key,
+        dst: Key,
+        nx: bool,
+    },
+    Copy {
+        src: Key,
+        dst: Key,
+        dst_db: u32,
+        replace: bool,
+    },
+    Expire {
+        key: Key,
+        at: Exp,
+        cond: Cond,
+    },
+    Persist {
+        key: Key,
+    },
+    Ttl {
+        key: Key,
+        kind: TtlKind,
+    },
+    Object {
+        key: Key,
+        sub: ObjectSub,
+    },
+    MemoryUsage {
+        key: Key,
+    },
     /// Replicated reclaim of expired keys: delete each key whose version is
     /// unchanged and whose deadline is at or before the entry's time.
-    DelIfVersion { keys: Vec<(Key, u64)> },
+    DelIfVersion {
+        keys: Vec<(Key, u64)>,
+    },
     // whole-database commands: run on every shard, replies merged
-    Keys { pattern: Vec<u8> },
+    Keys {
+        pattern: Vec<u8>,
+    },
     DbSize,
-    RandomKey { seed: u64 },
+    RandomKey {
+        seed: u64,
+    },
     FlushDb,
     FlushAll,
+    /// INFO keyspace: per database [keys, volatile keys] (internal).
+    KeyspaceInfo,
     // hashes
-    HSet { key: Key, pairs: Vec<(Key, Vec<u8>)>, hmset: bool },
-    HSetNx { key: Key, field: Key, val: Vec<u8> },
-    HGet { key: Key, field: Key },
-    HMGet { key: Key, fields: Vec<Key> },
-    HDel { key: Key, fields: Vec<Key> },
-    HExists { key: Key, field: Key },
-    HLen { key: Key },
-    HKeys { key: Key },
-    HVals { key: Key },
-    HGetAll { key: Key },
-    HIncrBy { key: Key, field: Key, by: i64 },
-    HIncrByFloat { key: Key, field: Key, by: Vec<u8> },
-    HStrlen { key: Key, field: Key },
-    HRandField { key: Key, count: Option<i64>, with_values: bool, seed: u64 },
+    HSet {
+        key: Key,
+        pairs: Vec<(Key, Vec<u8>)>,
+        hmset: bool,
+    },
+    HSetNx {
+        key: Key,
+        field: Key,
+        val: Vec<u8>,
+    },
+    HGet {
+        key: Key,
+        field: Key,
+    },
+    HMGet {
+        key: Key,
+        fields: Vec<Key>,
+    },
+    HDel {
+        key: Key,
+        fields: Vec<Key>,
+    },
+    HExists {
+        key: Key,
+        field: Key,
+    },
+    HLen {
+        key: Key,
+    },
+    HKeys {
+        key: Key,
+    },
+    HVals {
+        key: Key,
+    },
+    HGetAll {
+        key: Key,
+    },
+    HIncrBy {
+        key: Key,
+        field: Key,
+        by: i64,
+    },
+    HIncrByFloat {
+        key: Key,
+        field: Key,
+        by: Vec<u8>,
+    },
+    HStrlen {
+        key: Key,
+        field: Key,
+    },
+    HRandField {
+        key: Key,
+        count: Option<i64>,
+        with_values: bool,
+        seed: u64,
+    },
     /// WATCH's read: the key's version, or the absent marker (internal).
-    Version { key: Key },
+    Version {
+        key: Key,
+    },
 }
 
 /// How replies from several shards combine for a whole-database command.
@@ -135,6 +261,8 @@ pub enum Merge {
     AnyNonNil,
     /// All replied OK (FLUSHDB, FLUSHALL).
     Ok,
+    /// Add arrays of integers element by element (INFO keyspace).
+    SumEach,
 }
 
 impl Cmd {
@@ -212,7 +340,7 @@ impl Cmd {
             MSet { pairs } | MSetNx { pairs } => pairs.iter().map(|(k, _)| k.as_slice()).collect(),
             Rename { src, dst, .. } | Copy { src, dst, .. } => vec![src, dst],
             DelIfVersion { keys } => keys.iter().map(|(k, _)| k.as_slice()).collect(),
-            Keys { .. } | DbSize | RandomKey { .. } | FlushDb | FlushAll => vec![],
+            Keys { .. } | DbSize | RandomKey { .. } | FlushDb | FlushAll | KeyspaceInfo => vec![],
         }
     }
 
@@ -220,7 +348,9 @@ impl Cmd {
     /// (COPY's destination may be another database).
     pub fn db_keys(&self, db: usize) -> Vec<(usize, &[u8])> {
         match self {
-            Cmd::Copy { src, dst, dst_db, .. } => vec![(db, src), (*dst_db as usize, dst)],
+            Cmd::Copy {
+                src, dst, dst_db, ..
+            } => vec![(db, src), (*dst_db as usize, dst)],
             _ => self.keys().into_iter().map(|k| (db, k)).collect(),
         }
     }
@@ -232,6 +362,7 @@ impl Cmd {
             Cmd::DbSize => Merge::Sum,
             Cmd::RandomKey { .. } => Merge::AnyNonNil,
             Cmd::FlushDb | Cmd::FlushAll => Merge::Ok,
+            Cmd::KeyspaceInfo => Merge::SumEach,
             _ => Merge::Single,
         }
     }
@@ -290,6 +421,7 @@ pub fn execute(cmd: &Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply {
         | Cmd::HIncrByFloat { .. }
         | Cmd::HStrlen { .. }
         | Cmd::HRandField { .. } => hash::execute(cmd, shard.db_mut(db), ctx),
+        Cmd::Version { key } => return tx::version_reply(shard, db, key, ctx.now),
         _ => keys::execute(cmd, shard, db, ctx),
     };
     r.unwrap_or_else(|s| Reply::Error(s.text(name)))
@@ -330,6 +462,7 @@ pub fn name_of(cmd: &Cmd) -> &'static str {
         RandomKey { .. } => "randomkey",
         FlushDb => "flushdb",
         FlushAll => "flushall",
+        KeyspaceInfo => "info",
         HSet { .. } => "hset",
         HSetNx { .. } => "hsetnx",
         HGet { .. } => "hget",

@@ -359,7 +359,9 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
                 Reply::Int(val.len() as i64)
             }
         },
-        Cmd::Strlen { key } => Reply::Int(read_str(db, key, now)?.map_or(0, |s| s.data.len()) as i64),
+        Cmd::Strlen { key } => {
+            Reply::Int(read_str(db, key, now)?.map_or(0, |s| s.data.len()) as i64)
+        }
         Cmd::GetRange { key, start, end } => {
             let data = read_str(db, key, now)?.map_or(&[][..], |s| s.data.as_slice());
             Reply::bulk(substr(data, *start, *end).to_vec())
@@ -384,7 +386,13 @@ fn set(
         Some(e) => Some(e),
     };
     let old_val = match (&old, get) {
-        (Some(Entry { value: Value::Str(s), .. }), true) => Some(s.data.clone()),
+        (
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }),
+            true,
+        ) => Some(s.data.clone()),
         (Some(_), true) => return Err(Status::WrongType),
         _ => None,
     };
@@ -504,14 +512,17 @@ mod tests {
     }
 
     fn argv(s: &str) -> Vec<Bytes> {
-        s.split(' ').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
+        s.split(' ')
+            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+            .collect()
     }
 
     fn run(db: &mut Db, line: &str, c: OpCtx) -> Reply {
         let a = argv(line);
         let name = a[0].to_ascii_lowercase();
         let spec = crate::table::lookup(&name).expect("command");
-        let mut cmd = (spec.parse.expect("keyspace"))(&a, &ParseCtx::test()).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut cmd = (spec.parse.expect("keyspace"))(&a, &ParseCtx::test())
+            .unwrap_or_else(|e| panic!("{e:?}"));
         cmd.stamp(c.now).unwrap();
         let mut shard = crate::Shard::new(1);
         std::mem::swap(shard.db_mut(0), db);
@@ -543,18 +554,32 @@ mod tests {
     #[test]
     fn set_syntax_and_expire_errors() {
         let a = argv("SET k v EX 10 PX 10");
-        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::Syntax, "set")));
+        assert_eq!(
+            parse_set(&a, &ParseCtx::test()),
+            Err(fail(Status::Syntax, "set"))
+        );
         let a = argv("SET k v NX XX");
-        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::Syntax, "set")));
+        assert_eq!(
+            parse_set(&a, &ParseCtx::test()),
+            Err(fail(Status::Syntax, "set"))
+        );
         let a = argv("SET k v EX 0");
         assert_eq!(
             parse_set(&a, &ParseCtx::test()),
-            Err(Reply::Error("ERR invalid expire time in 'set' command".into()))
+            Err(Reply::Error(
+                "ERR invalid expire time in 'set' command".into()
+            ))
         );
         let a = argv("SET k v EX x");
-        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::NotInteger, "set")));
+        assert_eq!(
+            parse_set(&a, &ParseCtx::test()),
+            Err(fail(Status::NotInteger, "set"))
+        );
         let a = argv("SET k v EX");
-        assert_eq!(parse_set(&a, &ParseCtx::test()), Err(fail(Status::Syntax, "set")));
+        assert_eq!(
+            parse_set(&a, &ParseCtx::test()),
+            Err(fail(Status::Syntax, "set"))
+        );
     }
 
     #[test]
@@ -569,10 +594,16 @@ mod tests {
             fail(Status::Overflow, "incr")
         );
         run(&mut db, "SET s abc", ctx(1, 6));
-        assert_eq!(run(&mut db, "INCR s", ctx(1, 7)), fail(Status::NotInteger, "incr"));
+        assert_eq!(
+            run(&mut db, "INCR s", ctx(1, 7)),
+            fail(Status::NotInteger, "incr")
+        );
         assert_eq!(run(&mut db, "INCRBYFLOAT f 1.5", ctx(1, 8)), bulk("1.5"));
         assert_eq!(run(&mut db, "INCRBYFLOAT f 0.1", ctx(1, 9)), bulk("1.6"));
-        assert_eq!(run(&mut db, "INCRBYFLOAT s 1", ctx(1, 10)), fail(Status::NotFloat, "x"));
+        assert_eq!(
+            run(&mut db, "INCRBYFLOAT s 1", ctx(1, 10)),
+            fail(Status::NotFloat, "x")
+        );
         run(&mut db, "SET t 5 PX 100", ctx(1, 11));
         run(&mut db, "INCR t", ctx(2, 12));
         assert_eq!(db.get_raw(b"t").unwrap().expire_at, 101);
@@ -586,14 +617,26 @@ mod tests {
         assert_eq!(run(&mut db, "GETRANGE k 0 4", ctx(1, 0)), bulk("Hello"));
         assert_eq!(run(&mut db, "GETRANGE k -3 -1", ctx(1, 0)), bulk("rld"));
         assert_eq!(run(&mut db, "GETRANGE k 5 3", ctx(1, 0)), bulk(""));
-        assert_eq!(run(&mut db, "GETRANGE k 0 100", ctx(1, 0)), bulk("HelloWorld"));
-        assert_eq!(run(&mut db, "SETRANGE k 5 Redis", ctx(1, 3)), Reply::Int(10));
+        assert_eq!(
+            run(&mut db, "GETRANGE k 0 100", ctx(1, 0)),
+            bulk("HelloWorld")
+        );
+        assert_eq!(
+            run(&mut db, "SETRANGE k 5 Redis", ctx(1, 3)),
+            Reply::Int(10)
+        );
         assert_eq!(run(&mut db, "GET k", ctx(1, 0)), bulk("HelloRedis"));
         assert_eq!(run(&mut db, "SETRANGE z 3 ab", ctx(1, 4)), Reply::Int(5));
-        assert_eq!(run(&mut db, "GET z", ctx(1, 0)), Reply::bulk(b"\0\0\0ab".to_vec()));
+        assert_eq!(
+            run(&mut db, "GET z", ctx(1, 0)),
+            Reply::bulk(b"\0\0\0ab".to_vec())
+        );
         assert_eq!(run(&mut db, "SETRANGE e 3 ", ctx(1, 5)), Reply::Int(0));
         assert!(db.get(b"e", 1).is_none());
-        assert_eq!(run(&mut db, "SETRANGE k -1 x", ctx(1, 6)), fail(Status::OffsetOutOfRange, "x"));
+        assert_eq!(
+            run(&mut db, "SETRANGE k -1 x", ctx(1, 6)),
+            fail(Status::OffsetOutOfRange, "x")
+        );
         assert_eq!(run(&mut db, "STRLEN k", ctx(1, 0)), Reply::Int(10));
     }
 

@@ -63,9 +63,10 @@ mod tests {
     use crate::keyspace::{Entry, StrVal, Value};
 
     fn put(shard: &mut Shard, key: &[u8], version: u64) {
-        shard
-            .db_mut(0)
-            .insert(key, Entry::new(Value::Str(StrVal::new(b"v".to_vec())), version));
+        shard.db_mut(0).insert(
+            key,
+            Entry::new(Value::Str(StrVal::new(b"v".to_vec())), version),
+        );
     }
 
     fn w(key: &[u8], version: u64, seen_at: u64) -> Watch {

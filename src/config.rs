@@ -1,0 +1,628 @@
+//! Configuration: command-line flags, config files and CONFIG GET/SET share
+//! one table of parameters, named as Redis names them where Redis has one.
+//!
+//! A flag is `--name value`; a config file holds `name value` lines (`#`
+//! starts a comment, quotes as in redis.conf). Flags override the file.
+//! Parameters Redis tools like to set but that Cache-Cat does not implement
+//! (`save`, `appendonly`...) are accepted and CONFIG GET reports the value in
+//! effect, never a value we do not honour.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("unknown option '{0}'")]
+    Unknown(String),
+    #[error("argument couldn't be parsed into an integer")]
+    NotInteger,
+    #[error("argument must be 'yes' or 'no'")]
+    NotBool,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot read config file {0}: {1}")]
+    File(String, String),
+    #[error("option '{0}' needs a value")]
+    MissingValue(String),
+}
+
+/// Output buffer limits of one client class (`client-output-buffer-limit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub bind: Vec<String>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub threads: usize,
+    pub cpus: Option<Vec<usize>>,
+    pub requirepass: String,
+    pub databases: usize,
+    pub maxclients: u64,
+    pub timeout: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_output_buffer_limit: [BufferLimit; 3],
+    pub loglevel: String,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub hz: u64,
+    pub tcp_keepalive: u64,
+    /// Test-only fault switch: apply multi-shard writes without the barrier.
+    #[cfg(feature = "faults")]
+    pub faults_no_barrier: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            bind: vec!["127.0.0.1".into()],
+            port: 6379,
+            dir: PathBuf::from("./data"),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpus: None,
+            requirepass: String::new(),
+            databases: 16,
+            maxclients: 10000,
+            timeout: 0,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_output_buffer_limit: [
+                BufferLimit {
+                    hard: 0,
+                    soft: 0,
+                    soft_seconds: 0,
+                },
+                BufferLimit {
+                    hard: 256 << 20,
+                    soft: 64 << 20,
+                    soft_seconds: 60,
+                },
+                BufferLimit {
+                    hard: 32 << 20,
+                    soft: 8 << 20,
+                    soft_seconds: 60,
+                },
+            ],
+            loglevel: "notice".into(),
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".into(),
+            hz: 10,
+            tcp_keepalive: 300,
+            #[cfg(feature = "faults")]
+            faults_no_barrier: false,
+        }
+    }
+}
+
+/// When a parameter can change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mutability {
+    /// Only at startup (flag or file).
+    Startup,
+    /// Also with CONFIG SET.
+    Runtime,
+    /// Accepted for compatibility; the value in effect is fixed.
+    Fixed(&'static str),
+}
+
+struct Param {
+    name: &'static str,
+    help: &'static str,
+    mutability: Mutability,
+}
+
+const fn p(name: &'static str, mutability: Mutability, help: &'static str) -> Param {
+    Param {
+        name,
+        help,
+        mutability,
+    }
+}
+
+use Mutability::*;
+
+/// Every parameter, in the order `--help` lists them.
+const PARAMS: &[Param] = &[
+    p(
+        "bind",
+        Startup,
+        "addresses to listen on (default 127.0.0.1)",
+    ),
+    p("port", Startup, "client port (default 6379)"),
+    p(
+        "dir",
+        Startup,
+        "data directory, created if missing (default ./data)",
+    ),
+    p(
+        "threads",
+        Startup,
+        "executors, one per core (default: number of cores)",
+    ),
+    p(
+        "cpus",
+        Startup,
+        "pin executors to these CPUs, e.g. 1 or 0,2-3 (default: unpinned)",
+    ),
+    p(
+        "requirepass",
+        Runtime,
+        "password clients must AUTH with (default: none)",
+    ),
+    p(
+        "databases",
+        Startup,
+        "number of databases for SELECT (default 16)",
+    ),
+    p(
+        "maxclients",
+        Runtime,
+        "most simultaneous clients (default 10000)",
+    ),
+    p(
+        "timeout",
+        Runtime,
+        "close clients idle this many seconds, 0 = never (default 0)",
+    ),
+    p(
+        "proto-max-bulk-len",
+        Runtime,
+        "largest bulk string a client may send (default 512mb)",
+    ),
+    p(
+        "client-output-buffer-limit",
+        Runtime,
+        "<class> <hard> <soft> <seconds> (normal, replica, pubsub)",
+    ),
+    p(
+        "loglevel",
+        Runtime,
+        "debug, verbose, notice or warning (default notice)",
+    ),
+    p(
+        "maxmemory",
+        Runtime,
+        "memory limit; accepted, eviction is not implemented yet (default 0)",
+    ),
+    p(
+        "maxmemory-policy",
+        Runtime,
+        "accepted; eviction is not implemented yet (default noeviction)",
+    ),
+    p("hz", Runtime, "background task frequency (default 10)"),
+    p(
+        "tcp-keepalive",
+        Runtime,
+        "TCP keepalive seconds (default 300)",
+    ),
+    p(
+        "save",
+        Fixed(""),
+        "accepted; snapshots are not written by this version",
+    ),
+    p(
+        "appendonly",
+        Fixed("no"),
+        "accepted; replication and the log arrive with Raft",
+    ),
+    p("appendfsync", Fixed("everysec"), "accepted; see appendonly"),
+    p(
+        "daemonize",
+        Fixed("no"),
+        "accepted; run under a supervisor instead",
+    ),
+    p("protected-mode", Fixed("no"), "accepted"),
+    p("maxmemory-samples", Fixed("5"), "accepted"),
+    p("lazyfree-lazy-user-del", Fixed("no"), "accepted"),
+    p("lua-time-limit", Fixed("5000"), "accepted"),
+    p("busy-reply-threshold", Fixed("5000"), "accepted"),
+    p("slowlog-log-slower-than", Fixed("10000"), "accepted"),
+    p("slowlog-max-len", Fixed("128"), "accepted"),
+    p("latency-tracking", Fixed("no"), "accepted"),
+    p("notify-keyspace-events", Fixed(""), "accepted"),
+    p("cluster-enabled", Fixed("no"), "accepted"),
+    p("replica-read-only", Fixed("yes"), "accepted"),
+    p(
+        "io-threads",
+        Fixed("1"),
+        "accepted; Cache-Cat uses --threads",
+    ),
+    p("logfile", Fixed(""), "accepted; logs go to standard error"),
+];
+
+/// Redis's memory units: k=1000, kb=1024, m, mb, g, gb.
+pub fn parse_memory(s: &str) -> Result<u64, ConfigError> {
+    let lower = s.to_ascii_lowercase();
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1_000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.to_string(), *m)))
+    .unwrap_or((lower.clone(), 1));
+    let n: u64 = num.parse().map_err(|_| ConfigError::NotInteger)?;
+    n.checked_mul(mul).ok_or(ConfigError::NotInteger)
+}
+
+fn parse_u64(s: &str) -> Result<u64, ConfigError> {
+    s.parse().map_err(|_| ConfigError::NotInteger)
+}
+
+fn parse_bool(s: &str) -> Result<bool, ConfigError> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(ConfigError::NotBool),
+    }
+}
+
+/// `0,2-3` → [0, 2, 3].
+pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("invalid CPU list '{s}'"));
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+const CLASSES: [&str; 3] = ["normal", "replica", "pubsub"];
+
+impl Config {
+    /// Set one parameter from its text value (flags, file, CONFIG SET).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let name = name.to_ascii_lowercase();
+        match name.as_str() {
+            "bind" => self.bind = value.split_whitespace().map(String::from).collect(),
+            "port" => {
+                self.port = value.parse().map_err(|_| ConfigError::NotInteger)?;
+            }
+            "dir" => self.dir = PathBuf::from(value),
+            "threads" => {
+                let n = parse_u64(value)?;
+                if n == 0 || n > 256 {
+                    return Err(ConfigError::Invalid("threads must be between 1 and 256".into()));
+                }
+                self.threads = n as usize;
+            }
+            "cpus" => self.cpus = Some(parse_cpu_list(value)?),
+            "requirepass" => self.requirepass = value.to_string(),
+            "databases" => {
+                let n = parse_u64(value)?;
+                if n == 0 || n > 1_000_000 {
+                    return Err(ConfigError::Invalid("databases must be between 1 and 1000000".into()));
+                }
+                self.databases = n as usize;
+            }
+            "maxclients" => self.maxclients = parse_u64(value)?.max(1),
+            "timeout" => self.timeout = parse_u64(value)?,
+            "proto-max-bulk-len" => {
+                let n = parse_memory(value)?;
+                if n < 1024 * 1024 {
+                    return Err(ConfigError::Invalid(
+                        "proto-max-bulk-len must be 1mb or greater".into(),
+                    ));
+                }
+                self.proto_max_bulk_len = n;
+            }
+            "client-output-buffer-limit" => self.set_output_limits(value)?,
+            "loglevel" => match value.to_ascii_lowercase().as_str() {
+                l @ ("debug" | "verbose" | "notice" | "warning" | "nothing") => self.loglevel = l.into(),
+                _ => return Err(ConfigError::Invalid("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into())),
+            },
+            "maxmemory" => self.maxmemory = parse_memory(value)?,
+            "maxmemory-policy" => match value.to_ascii_lowercase().as_str() {
+                p @ ("noeviction" | "allkeys-lru" | "allkeys-lfu" | "volatile-lru" | "volatile-lfu"
+                | "volatile-ttl" | "allkeys-random" | "volatile-random") => self.maxmemory_policy = p.into(),
+                _ => return Err(ConfigError::Invalid("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction".into())),
+            },
+            "hz" => self.hz = parse_u64(value)?.clamp(1, 500),
+            "tcp-keepalive" => self.tcp_keepalive = parse_u64(value)?,
+            #[cfg(feature = "faults")]
+            "faults-no-barrier" => self.faults_no_barrier = parse_bool(value)?,
+            _ => match PARAMS.iter().find(|p| p.name == name) {
+                Some(Param { mutability: Fixed(_), name, .. }) => {
+                    // Accepted; yes/no parameters still validate their value.
+                    if matches!(*name, "appendonly" | "daemonize" | "protected-mode") {
+                        parse_bool(value)?;
+                    }
+                }
+                _ => return Err(ConfigError::Unknown(name)),
+            },
+        }
+        Ok(())
+    }
+
+    fn set_output_limits(&mut self, value: &str) -> Result<(), ConfigError> {
+        let parts: Vec<&str> = value.split_whitespace().collect();
+        if parts.is_empty() || parts.len() % 4 != 0 {
+            return Err(ConfigError::Invalid(
+                "Wrong number of arguments in buffer limit configuration.".into(),
+            ));
+        }
+        let mut next = self.client_output_buffer_limit;
+        for c in parts.chunks(4) {
+            let class = match c[0].to_ascii_lowercase().as_str() {
+                "normal" => 0,
+                "replica" | "slave" => 1,
+                "pubsub" => 2,
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "Invalid client class specified in buffer limit configuration.".into(),
+                    ))
+                }
+            };
+            next[class] = BufferLimit {
+                hard: parse_memory(c[1])?,
+                soft: parse_memory(c[2])?,
+                soft_seconds: parse_u64(c[3])?,
+            };
+        }
+        self.client_output_buffer_limit = next;
+        Ok(())
+    }
+
+    /// The value CONFIG GET reports for a parameter in effect.
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "bind" => self.bind.join(" "),
+            "port" => self.port.to_string(),
+            "dir" => std::fs::canonicalize(&self.dir)
+                .unwrap_or_else(|_| self.dir.clone())
+                .display()
+                .to_string(),
+            "threads" => self.threads.to_string(),
+            "cpus" => self
+                .cpus
+                .as_ref()
+                .map(|c| {
+                    c.iter()
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
+            "requirepass" => self.requirepass.clone(),
+            "databases" => self.databases.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "client-output-buffer-limit" => {
+                let mut s = String::new();
+                for (i, l) in self.client_output_buffer_limit.iter().enumerate() {
+                    let class = if i == 1 { "slave" } else { CLASSES[i] };
+                    let sep = if i == 0 { "" } else { " " };
+                    let _ = write!(s, "{sep}{class} {} {} {}", l.hard, l.soft, l.soft_seconds);
+                }
+                s
+            }
+            "loglevel" => self.loglevel.clone(),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.clone(),
+            "hz" => self.hz.to_string(),
+            "tcp-keepalive" => self.tcp_keepalive.to_string(),
+            other => match PARAMS.iter().find(|p| p.name == other)?.mutability {
+                Fixed(v) => v.to_string(),
+                _ => return None,
+            },
+        })
+    }
+
+    /// Names of all parameters (CONFIG GET patterns are matched against them).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        PARAMS.iter().map(|p| p.name)
+    }
+
+    /// Whether CONFIG SET may change the parameter now.
+    pub fn runtime_settable(name: &str) -> bool {
+        PARAMS
+            .iter()
+            .any(|p| p.name == name && p.mutability != Startup)
+    }
+
+    /// Read a redis.conf-style file into this config.
+    pub fn load_file(&mut self, path: &str) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::File(path.into(), e.to_string()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let words = split_config_line(line).ok_or_else(|| {
+                ConfigError::Invalid(format!("{path}:{}: unbalanced quotes", n + 1))
+            })?;
+            let Some((name, rest)) = words.split_first() else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("include") {
+                for f in rest {
+                    self.load_file(f)?;
+                }
+                continue;
+            }
+            self.set(name, &rest.join(" "))
+                .map_err(|e| ConfigError::Invalid(format!("{path}:{}: {name}: {e}", n + 1)))?;
+        }
+        Ok(())
+    }
+
+    /// Parse command-line arguments (program name excluded). Returns None
+    /// when `--help` or `--version` was handled.
+    pub fn from_args(args: &[String]) -> Result<Option<Config>, ConfigError> {
+        let mut cfg = Config::default();
+        // A config file given first (as redis-server accepts) or with --config.
+        let mut rest: Vec<&String> = args.iter().collect();
+        if let Some(first) = rest.first() {
+            if !first.starts_with("--") {
+                cfg.load_file(first)?;
+                rest.remove(0);
+            }
+        }
+        if let Some(pos) = rest.iter().position(|a| *a == "--config") {
+            let file = rest
+                .get(pos + 1)
+                .ok_or_else(|| ConfigError::MissingValue("config".into()))?;
+            cfg.load_file(file)?;
+            rest.drain(pos..pos + 2);
+        }
+        let mut i = 0;
+        while i < rest.len() {
+            let a = rest[i];
+            if a == "--help" || a == "-h" {
+                print_help();
+                return Ok(None);
+            }
+            if a == "--version" || a == "-v" {
+                println_stdout(&format!("cachecat {}", env!("CARGO_PKG_VERSION")));
+                return Ok(None);
+            }
+            let Some(name) = a.strip_prefix("--") else {
+                return Err(ConfigError::Unknown(a.clone()));
+            };
+            // Values run until the next --flag (client-output-buffer-limit and
+            // bind take several words).
+            let mut vals = Vec::new();
+            while i + 1 < rest.len() && !rest[i + 1].starts_with("--") {
+                vals.push(rest[i + 1].as_str());
+                i += 1;
+            }
+            if vals.is_empty() {
+                return Err(ConfigError::MissingValue(name.into()));
+            }
+            cfg.set(name, &vals.join(" "))?;
+            i += 1;
+        }
+        Ok(Some(cfg))
+    }
+}
+
+/// Split a config line into words with redis.conf quoting.
+fn split_config_line(line: &str) -> Option<Vec<String>> {
+    let bytes = bytes::Bytes::copy_from_slice(line.as_bytes());
+    let words = cachecat_io::parse::split_args(&bytes)?;
+    Some(
+        words
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect(),
+    )
+}
+
+fn println_stdout(s: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{s}");
+}
+
+fn print_help() {
+    let mut s = String::from(
+        "Cache-Cat: a Redis-protocol key-value cache.\n\n\
+         Usage: cachecat [CONFIG_FILE] [--config FILE] [--NAME VALUE ...]\n\n\
+         Every parameter can be given as a flag or as a 'NAME VALUE' line in the\n\
+         config file; flags win. Parameters:\n\n",
+    );
+    for p in PARAMS {
+        let _ = writeln!(s, "  --{:<28} {}", p.name, p.help);
+    }
+    s.push_str("\n  --help                         this text\n  --version                      print the version\n");
+    println_stdout(&s);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flags_override_defaults() {
+        let c = Config::from_args(&args(
+            "--port 7000 --dir /tmp/x --threads 2 --cpus 0,2-3 --requirepass pw",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.threads, 2);
+        assert_eq!(c.cpus, Some(vec![0, 2, 3]));
+        assert_eq!(c.requirepass, "pw");
+        assert_eq!(c.get("port").unwrap(), "7000");
+    }
+
+    #[test]
+    fn multi_word_values_and_units() {
+        let c = Config::from_args(&args(
+            "--client-output-buffer-limit pubsub 32mb 8mb 60 normal 1kb 0 0 --proto-max-bulk-len 2mb",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.client_output_buffer_limit[2].hard, 32 << 20);
+        assert_eq!(c.client_output_buffer_limit[0].hard, 1024);
+        assert_eq!(c.proto_max_bulk_len, 2 << 20);
+        assert_eq!(
+            c.get("client-output-buffer-limit").unwrap(),
+            "normal 1024 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+    }
+
+    #[test]
+    fn unknown_and_bad_values() {
+        assert!(matches!(
+            Config::from_args(&args("--nope 1")),
+            Err(ConfigError::Unknown(_))
+        ));
+        assert_eq!(
+            Config::from_args(&args("--port x")),
+            Err(ConfigError::NotInteger)
+        );
+        assert!(Config::from_args(&args("--port")).is_err());
+        assert!(Config::from_args(&args("--cpus 3-1")).is_err());
+        let mut c = Config::default();
+        assert!(c.set("appendonly", "maybe").is_err());
+        c.set("appendonly", "yes").unwrap();
+        assert_eq!(
+            c.get("appendonly").unwrap(),
+            "no",
+            "reports what is in effect"
+        );
+    }
+
+    #[test]
+    fn config_file() {
+        let dir = std::env::temp_dir().join(format!("cachecat-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.conf");
+        std::fs::write(&f, "# comment\nport 7100\nrequirepass \"a b\"\nsave \"\"\n").unwrap();
+        let c = Config::from_args(&[f.display().to_string(), "--port".into(), "7200".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.port, 7200);
+        assert_eq!(c.requirepass, "a b");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,205 @@
+//! Client connections: read, parse, run each command in order, write the
+//! replies of a whole pipeline with one write. Generic over the stream type so
+//! TLS streams slot in later.
+
+use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use cachecat_io::{encode, Limits, Proto, Reply, RequestParser};
+use cachecat_shards::cmd::tx::Watch;
+use cachecat_shards::cmd::Cmd;
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use glommio::net::{TcpListener, TcpStream};
+
+use crate::core::Core;
+use crate::shared::ClientMeta;
+
+/// Size of one socket read, as Redis's PROTO_IOBUF_LEN.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What a queued MULTI item is.
+pub enum Queued {
+    /// A keyspace command parsed in the database selected at queue time.
+    Key { db: u32, cmd: Cmd },
+    /// A command whose arguments failed to parse: its error is EXEC's reply
+    /// element, as Redis reports such errors at EXEC time.
+    Failed(Reply),
+    /// Any other command, run when EXEC runs.
+    Server(Vec<bytes::Bytes>),
+}
+
+pub struct Multi {
+    pub items: Vec<Queued>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub failed: bool,
+    /// The database the queued commands will run in (SELECT inside MULTI).
+    pub queue_db: usize,
+}
+
+/// Per-connection state.
+pub struct Conn {
+    pub id: u64,
+    pub db: usize,
+    pub proto: Proto,
+    pub authed: bool,
+    pub meta: Arc<ClientMeta>,
+    pub multi: Option<Multi>,
+    pub watches: Vec<Watch>,
+    /// Close once the replies so far are written (QUIT, protocol errors).
+    pub close: bool,
+}
+
+/// Accept clients on this core's SO_REUSEPORT listener forever.
+pub async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let shared = &core.shared;
+        shared.stats.connections_received.fetch_add(1, Relaxed);
+        let max = shared.maxclients.load(Relaxed);
+        if shared.stats.connected_clients.load(Relaxed) >= max {
+            shared.stats.rejected_connections.fetch_add(1, Relaxed);
+            let mut s = stream;
+            let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
+            let _ = s.close().await;
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            let meta = register(&core, &stream);
+            core.shared.stats.connected_clients.fetch_add(1, Relaxed);
+            serve(core.clone(), stream, meta.clone()).await;
+            core.shared.stats.connected_clients.fetch_sub(1, Relaxed);
+            core.shared
+                .clients
+                .lock()
+                .expect("clients")
+                .remove(&meta.id);
+        })
+        .detach();
+    }
+}
+
+fn register(core: &Core, stream: &TcpStream) -> Arc<ClientMeta> {
+    use std::os::fd::AsRawFd;
+    let shared = &core.shared;
+    let id = shared.next_client_id.fetch_add(1, Relaxed);
+    let meta = Arc::new(ClientMeta {
+        id,
+        addr: stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        laddr: stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        fd: std::sync::atomic::AtomicI32::new(stream.as_raw_fd()),
+        created: crate::clock::monotonic(),
+        name: Mutex::new(String::new()),
+        lib_name: Mutex::new(String::new()),
+        lib_ver: Mutex::new(String::new()),
+        db: Default::default(),
+        resp: std::sync::atomic::AtomicU64::new(2),
+        last_ms: std::sync::atomic::AtomicU64::new(shared.uptime_ms()),
+        last_cmd: Mutex::new("NULL".into()),
+        multi: std::sync::atomic::AtomicI32::new(-1),
+        killed: Default::default(),
+    });
+    shared
+        .clients
+        .lock()
+        .expect("clients")
+        .insert(id, meta.clone());
+    meta
+}
+
+/// Serve one client until it quits, errs or is killed.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    core: Rc<Core>,
+    mut stream: S,
+    meta: Arc<ClientMeta>,
+) {
+    let shared = core.shared.clone();
+    let mut conn = Conn {
+        id: meta.id,
+        db: 0,
+        proto: Proto::Resp2,
+        authed: !shared.requirepass_set.load(Relaxed),
+        meta,
+        multi: None,
+        watches: Vec::new(),
+        close: false,
+    };
+    let mut parser = RequestParser::new();
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    loop {
+        let timeout = shared.timeout.load(Relaxed);
+        let read = stream.read(&mut chunk);
+        let n = if timeout > 0 {
+            match glommio::timer::timeout(Duration::from_secs(timeout), async { Ok(read.await) })
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => break, // idle too long: Redis closes silently
+            }
+        } else {
+            read.await
+        };
+        let n = match n {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+        rbuf.extend_from_slice(&chunk[..n]);
+        let limits = Limits {
+            proto_max_bulk_len: shared.proto_max_bulk_len.load(Relaxed),
+        };
+        loop {
+            match parser.parse(&mut rbuf, &limits, conn.authed) {
+                Ok(Some(argv)) => {
+                    let reply = crate::commands::run(&core, &mut conn, argv).await;
+                    encode(&reply, conn.proto, &mut out);
+                    if conn.close {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    e.encode(&mut out);
+                    conn.close = true;
+                    break;
+                }
+            }
+        }
+        if !out.is_empty() {
+            shared
+                .stats
+                .net_output_bytes
+                .fetch_add(out.len() as u64, Relaxed);
+            if stream.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+            if out.capacity() > 4 * READ_CHUNK {
+                out.shrink_to(READ_CHUNK);
+            }
+        }
+        if conn.close || conn.meta.killed.load(Relaxed) {
+            break;
+        }
+    }
+    let _ = stream.close().await;
+}

@@ -1,0 +1,299 @@
+//! One executor's runtime state and the messages cores exchange.
+//!
+//! Every core owns one shard of the keyspace (`route(key) % N`). A command on
+//! a key owned elsewhere runs there: single-key reads go straight to the
+//! owner; writes, multi-shard reads and whole-database commands go to the
+//! sequencer (core 0), which gives each its position and time and feeds it to
+//! every owning shard's apply queue in order (see `apply.rs`). Messages are
+//! owned values on glommio's shared channels; no locks on this path.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use cachecat_io::Reply;
+use cachecat_shards::cmd::{execute, Cmd, Merge};
+use cachecat_shards::op::LogOp;
+use cachecat_shards::{Entry, OpCtx, Shard};
+use glommio::channels::channel_mesh::Senders;
+use glommio::{GlommioError, ResourceType};
+
+use crate::local::{Pending, WaitList};
+use crate::sequencer::Sequencer;
+use crate::shared::Shared;
+
+/// A sequenced operation: its log position, logical time, the shards it
+/// touches and who waits for the reply.
+pub struct Seq {
+    pub index: u64,
+    pub ts: u64,
+    pub op: LogOp,
+    /// Bit s set when shard s takes part.
+    pub mask: u64,
+    /// A whole-database command: every shard replies a part to the origin.
+    pub all: bool,
+    pub read_only: bool,
+    /// (core, request id) of the waiting connection, if any.
+    pub origin: Option<(usize, u32)>,
+}
+
+impl Seq {
+    pub fn coordinator(&self) -> usize {
+        self.mask.trailing_zeros() as usize
+    }
+
+    pub fn ctx(&self) -> OpCtx {
+        OpCtx {
+            now: self.ts,
+            index: if self.read_only { 0 } else { self.index },
+        }
+    }
+}
+
+/// A key's state shipped between shards for a multi-shard operation.
+pub struct Image {
+    pub db: u32,
+    pub key: Vec<u8>,
+    pub entry: Option<Entry>,
+}
+
+pub enum Msg {
+    /// A single-key read for the owner to evaluate.
+    Read {
+        from: usize,
+        req: u32,
+        db: u32,
+        cmd: Cmd,
+    },
+    /// An operation for the sequencer.
+    Propose {
+        from: usize,
+        req: u32,
+        op: LogOp,
+        all: bool,
+    },
+    /// A sequenced operation for a shard's apply queue.
+    Apply(Arc<Seq>),
+    /// A participant's keys at the operation's position, for the coordinator.
+    Export {
+        seq: Arc<Seq>,
+        from: usize,
+        images: Vec<Image>,
+        watch_ok: bool,
+    },
+    /// The coordinator's results for a participant's keys.
+    Install { index: u64, images: Vec<Image> },
+    /// (Part of) a reply for a waiting request.
+    Done { req: u32, reply: Reply },
+}
+
+pub struct Core {
+    pub id: usize,
+    pub n: usize,
+    pub shared: Arc<Shared>,
+    pub shard: RefCell<Shard>,
+    route: foldhash::fast::FixedState,
+    senders: Senders<Msg>,
+    outbox: Vec<RefCell<VecDeque<Msg>>>,
+    outbox_wake: Vec<WaitList>,
+    pub pending: Pending,
+    /// Sequenced operations waiting to be applied here, in order.
+    pub(crate) queue: RefCell<VecDeque<Arc<Seq>>>,
+    /// Set while this shard waits for a multi-shard write's results.
+    pub(crate) stalled: Cell<Option<u64>>,
+    pub(crate) draining: Cell<bool>,
+    /// Keys held by an unfinished multi-shard write (reads of them wait).
+    pub(crate) locked: RefCell<HashMap<Vec<u8>, u32>>,
+    pub(crate) unlocked: WaitList,
+    /// Multi-shard operations this core coordinates, by index.
+    pub(crate) gathers: RefCell<HashMap<u64, crate::apply::Gather>>,
+    pub sequencer: Option<RefCell<Sequencer>>,
+}
+
+impl Core {
+    pub fn new(shared: Arc<Shared>, senders: Senders<Msg>, route_seed: u64) -> Core {
+        let id = senders.peer_id();
+        let n = shared.n;
+        Core {
+            id,
+            n,
+            shard: RefCell::new(Shard::new(shared.databases)),
+            route: foldhash::fast::FixedState::with_seed(route_seed),
+            senders,
+            outbox: (0..n).map(|_| RefCell::new(VecDeque::new())).collect(),
+            outbox_wake: (0..n).map(|_| WaitList::default()).collect(),
+            pending: Pending::default(),
+            queue: RefCell::new(VecDeque::new()),
+            stalled: Cell::new(None),
+            draining: Cell::new(false),
+            locked: RefCell::new(HashMap::new()),
+            unlocked: WaitList::default(),
+            gathers: RefCell::new(HashMap::new()),
+            sequencer: (id == 0).then(|| RefCell::new(Sequencer::default())),
+            shared,
+        }
+    }
+
+    /// The shard owning `key`.
+    pub fn owner(&self, key: &[u8]) -> usize {
+        if self.n == 1 {
+            return 0;
+        }
+        (self.route.hash_one(key) % self.n as u64) as usize
+    }
+
+    /// The read clock reads are evaluated at (fetched after the read arrives).
+    pub fn read_now(&self) -> u64 {
+        self.shared.read_clock.load(Ordering::Acquire)
+    }
+
+    /// Send a message to another core without ever blocking this one: when
+    /// the channel is full the message waits in an outbox, in order.
+    pub fn send(&self, to: usize, msg: Msg) {
+        debug_assert_ne!(to, self.id);
+        let msg = if self.outbox[to].borrow().is_empty() {
+            match self.senders.try_send_to(to, msg) {
+                Ok(()) => return,
+                Err(GlommioError::WouldBlock(ResourceType::Channel(m))) => m,
+                Err(GlommioError::Closed(_)) => return,
+                Err(e) => {
+                    tracing::error!("cannot send to core {to}: {e}");
+                    return;
+                }
+            }
+        } else {
+            msg
+        };
+        self.outbox[to].borrow_mut().push_back(msg);
+        self.outbox_wake[to].wake_all();
+    }
+
+    /// Task draining the outbox towards core `to` (spawned once per peer).
+    pub async fn flush_outbox(self: Rc<Self>, to: usize) {
+        loop {
+            self.outbox_wake[to]
+                .until(|| !self.outbox[to].borrow().is_empty())
+                .await;
+            let Some(msg) = self.outbox[to].borrow_mut().pop_front() else {
+                continue;
+            };
+            if self.senders.send_to(to, msg).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Deliver (part of) a reply to the request `req` waiting on core `to`.
+    pub fn deliver(&self, origin: Option<(usize, u32)>, reply: Reply) {
+        match origin {
+            Some((core, req)) if core == self.id => self.pending.complete(req, reply),
+            Some((core, req)) => self.send(core, Msg::Done { req, reply }),
+            None => {}
+        }
+    }
+
+    /// Handle a message from another core. Never blocks: waiting work is
+    /// spawned as its own task.
+    pub fn handle(self: &Rc<Self>, msg: Msg) {
+        match msg {
+            Msg::Read { from, req, db, cmd } => {
+                let key = cmd.keys().first().map(|k| k.to_vec()).unwrap_or_default();
+                if self.is_locked(&key) {
+                    let core = self.clone();
+                    glommio::spawn_local(async move {
+                        core.wait_unlocked(&key).await;
+                        let r = core.eval_read(db, &cmd);
+                        core.deliver(Some((from, req)), r);
+                    })
+                    .detach();
+                } else {
+                    let r = self.eval_read(db, &cmd);
+                    self.deliver(Some((from, req)), r);
+                }
+            }
+            Msg::Propose { from, req, op, all } => {
+                let _ = all;
+                self.sequence(op, Some((from, req)));
+            }
+            Msg::Apply(seq) => self.enqueue(seq),
+            Msg::Export {
+                seq,
+                from,
+                images,
+                watch_ok,
+            } => self.on_export(seq, from, images, watch_ok),
+            Msg::Install { index, images } => self.on_install(index, images),
+            Msg::Done { req, reply } => self.pending.complete(req, reply),
+        }
+    }
+
+    pub fn is_locked(&self, key: &[u8]) -> bool {
+        let l = self.locked.borrow();
+        !l.is_empty() && l.contains_key(key)
+    }
+
+    async fn wait_unlocked(&self, key: &[u8]) {
+        self.unlocked.until(|| !self.is_locked(key)).await;
+    }
+
+    /// Evaluate a read on this core's shard at the current read clock.
+    fn eval_read(&self, db: u32, cmd: &Cmd) -> Reply {
+        let ctx = OpCtx {
+            now: self.read_now(),
+            index: 0,
+        };
+        execute(cmd, &mut self.shard.borrow_mut(), db as usize, ctx)
+    }
+
+    /// Run a single-key read on the shard owning its key.
+    pub async fn read(self: &Rc<Self>, owner: usize, db: u32, cmd: Cmd) -> Reply {
+        if owner == self.id {
+            if let Some(k) = cmd.keys().first() {
+                if self.is_locked(k) {
+                    let k = k.to_vec();
+                    self.wait_unlocked(&k).await;
+                }
+            }
+            return self.eval_read(db, &cmd);
+        }
+        let req = self.pending.register(1, Merge::Single);
+        self.send(
+            owner,
+            Msg::Read {
+                from: self.id,
+                req,
+                db,
+                cmd,
+            },
+        );
+        self.pending.wait(req).await
+    }
+
+    /// Submit an operation to the sequencer and wait for its reply (after
+    /// every owning shard applied it).
+    pub async fn propose(self: &Rc<Self>, op: LogOp) -> Reply {
+        let all = op.all_shards();
+        let (parts, merge) = match &op {
+            LogOp::Cmd { cmd, .. } if all => (self.n as u32, cmd.merge()),
+            _ => (1, Merge::Single),
+        };
+        let req = self.pending.register(parts, merge);
+        if self.sequencer.is_some() {
+            self.sequence(op, Some((self.id, req)));
+        } else {
+            self.send(
+                0,
+                Msg::Propose {
+                    from: self.id,
+                    req,
+                    op,
+                    all,
+                },
+            );
+        }
+        self.pending.wait(req).await
+    }
+}

@@ -1,0 +1,170 @@
+//! Small single-threaded synchronisation pieces for one executor: a slab of
+//! pending replies that connection tasks await, and a wake-up list. Nothing
+//! here is `Send`; it never crosses cores.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use cachecat_io::Reply;
+use cachecat_shards::cmd::Merge;
+
+struct Slot {
+    reply: Option<Reply>,
+    waker: Option<Waker>,
+    /// Replies still expected (several for whole-database commands).
+    parts_left: u32,
+    merge: Merge,
+    live: bool,
+}
+
+/// Replies this core's connections are waiting for, by request id.
+#[derive(Default)]
+pub struct Pending {
+    slots: RefCell<Vec<Slot>>,
+    free: RefCell<Vec<u32>>,
+}
+
+impl Pending {
+    /// Reserve a request id for a reply made of `parts` parts combined by
+    /// `merge`.
+    pub fn register(&self, parts: u32, merge: Merge) -> u32 {
+        let slot = Slot {
+            reply: None,
+            waker: None,
+            parts_left: parts,
+            merge,
+            live: true,
+        };
+        let mut slots = self.slots.borrow_mut();
+        match self.free.borrow_mut().pop() {
+            Some(i) => {
+                slots[i as usize] = slot;
+                i
+            }
+            None => {
+                slots.push(slot);
+                (slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Deliver one part of request `req`'s reply.
+    pub fn complete(&self, req: u32, reply: Reply) {
+        let mut slots = self.slots.borrow_mut();
+        let Some(s) = slots.get_mut(req as usize).filter(|s| s.live) else {
+            return;
+        };
+        s.reply = Some(match s.reply.take() {
+            None => reply,
+            Some(acc) => merge(s.merge, acc, reply),
+        });
+        s.parts_left = s.parts_left.saturating_sub(1);
+        if s.parts_left == 0 {
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    /// The reply if all parts arrived, freeing the id.
+    fn take(&self, req: u32, cx: Option<&Context<'_>>) -> Option<Reply> {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[req as usize];
+        if s.parts_left == 0 {
+            s.live = false;
+            self.free.borrow_mut().push(req);
+            return s.reply.take();
+        }
+        if let Some(cx) = cx {
+            s.waker = Some(cx.waker().clone());
+        }
+        None
+    }
+
+    /// Wait for request `req`'s reply.
+    pub fn wait(&self, req: u32) -> WaitReply<'_> {
+        WaitReply { pending: self, req }
+    }
+}
+
+/// Combine two partial replies of a whole-database command.
+fn merge(how: Merge, acc: Reply, next: Reply) -> Reply {
+    if acc.is_error() {
+        return acc;
+    }
+    if next.is_error() {
+        return next;
+    }
+    match (how, acc, next) {
+        (Merge::Concat, Reply::Array(mut a), Reply::Array(b)) => {
+            a.extend(b);
+            Reply::Array(a)
+        }
+        (Merge::Sum, Reply::Int(a), Reply::Int(b)) => Reply::Int(a + b),
+        (Merge::AnyNonNil, Reply::Nil, b) => b,
+        (Merge::SumEach, Reply::Array(a), Reply::Array(b)) => Reply::Array(
+            a.into_iter()
+                .zip(b)
+                .map(|(x, y)| match (x, y) {
+                    (Reply::Int(x), Reply::Int(y)) => Reply::Int(x + y),
+                    (x, _) => x,
+                })
+                .collect(),
+        ),
+        (_, a, _) => a,
+    }
+}
+
+pub struct WaitReply<'a> {
+    pending: &'a Pending,
+    req: u32,
+}
+
+impl Future for WaitReply<'_> {
+    type Output = Reply;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        match self.pending.take(self.req, Some(cx)) {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// Tasks waiting for a condition to change; `wake_all` wakes every one, and
+/// each re-checks its condition.
+#[derive(Default)]
+pub struct WaitList {
+    wakers: RefCell<Vec<Waker>>,
+}
+
+impl WaitList {
+    pub fn wake_all(&self) {
+        for w in self.wakers.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Resolve once `ready()` holds (checked now and after every wake-up).
+    pub fn until<F: Fn() -> bool>(&self, ready: F) -> Until<'_, F> {
+        Until { list: self, ready }
+    }
+}
+
+pub struct Until<'a, F> {
+    list: &'a WaitList,
+    ready: F,
+}
+
+impl<F: Fn() -> bool> Future for Until<'_, F> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if (self.ready)() {
+            Poll::Ready(())
+        } else {
+            self.list.wakers.borrow_mut().push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}

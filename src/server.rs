@@ -1,0 +1,201 @@
+//! Startup: the data directory, the executor pool (one glommio executor per
+//! core, optionally pinned with --cpus), the channel mesh between cores, and
+//! each core's tasks (listener, message receivers, expiry sweep, and on core
+//! 0 the read-clock ticker).
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use cachecat_shards::cmd::Cmd;
+use cachecat_shards::op::LogOp;
+use futures_lite::StreamExt;
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
+
+use crate::config::Config;
+use crate::core::{Core, Msg};
+use crate::shared::Shared;
+
+/// Capacity of each core-to-core channel; overflow waits in an outbox.
+const CHANNEL_CAPACITY: usize = 4096;
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b
+}
+
+/// The secret that seeds key routing. Created once with the data directory
+/// and reused, so a node keeps its key placement across restarts.
+fn routing_seed(dir: &std::path::Path) -> Result<u64> {
+    let path = dir.join("cluster-secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return u64::from_str_radix(text.trim(), 16)
+            .with_context(|| format!("corrupt {}", path.display()));
+    }
+    let seed = u64::from_le_bytes(random_bytes::<8>());
+    let tmp = dir.join("cluster-secret.tmp");
+    std::fs::write(&tmp, format!("{seed:016x}\n"))?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(seed)
+}
+
+fn placement(cfg: &Config) -> Result<PoolPlacement> {
+    let Some(cpus) = &cfg.cpus else {
+        return Ok(PoolPlacement::Unbound(cfg.threads));
+    };
+    let online = CpuSet::online().map_err(|e| anyhow::anyhow!("reading the CPU topology: {e}"))?;
+    let mut sets = Vec::new();
+    for i in 0..cfg.threads {
+        let cpu = cpus[i % cpus.len()];
+        let set = online.clone().filter(|l| l.cpu == cpu);
+        if set.is_empty() {
+            bail!("--cpus: CPU {cpu} is not online");
+        }
+        sets.push(set);
+    }
+    Ok(PoolPlacement::Custom(sets))
+}
+
+/// Fail early, as Redis does, when the port is taken: our listeners use
+/// SO_REUSEPORT and would otherwise silently share it.
+fn check_port_free(cfg: &Config) -> Result<()> {
+    for addr in &cfg.bind {
+        std::net::TcpListener::bind((addr.as_str(), cfg.port))
+            .with_context(|| format!("cannot listen on {addr}:{}", cfg.port))?;
+    }
+    Ok(())
+}
+
+pub fn run(cfg: Config) -> Result<()> {
+    std::fs::create_dir_all(&cfg.dir).with_context(|| format!("creating {}", cfg.dir.display()))?;
+    let seed = routing_seed(&cfg.dir)?;
+    check_port_free(&cfg)?;
+    let run_id: String = random_bytes::<20>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let shared = Arc::new(Shared::new(cfg.clone(), run_id));
+    let mesh = MeshBuilder::<Msg, _>::full(cfg.threads, CHANNEL_CAPACITY);
+    tracing::info!(
+        port = cfg.port,
+        threads = cfg.threads,
+        dir = %cfg.dir.display(),
+        "Cache-Cat {} ready to accept connections",
+        env!("CARGO_PKG_VERSION")
+    );
+    let handles = LocalExecutorPoolBuilder::new(placement(&cfg)?)
+        .name("cachecat")
+        .io_memory(2 << 20)
+        .on_all_shards(move || async move {
+            if let Err(e) = core_main(shared, mesh, seed).await {
+                tracing::error!("{e:#}");
+                std::process::exit(1);
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("starting executors: {e}"))?;
+    for r in handles.join_all() {
+        r.map_err(|e| anyhow::anyhow!("executor failed: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn core_main(
+    shared: Arc<Shared>,
+    mesh: MeshBuilder<Msg, glommio::channels::channel_mesh::Full>,
+    seed: u64,
+) -> Result<()> {
+    let (senders, mut receivers) = mesh
+        .join()
+        .await
+        .map_err(|_| anyhow::anyhow!("joining the core mesh"))?;
+    let core = Rc::new(Core::new(shared.clone(), senders, seed));
+    crate::commands::keyspace::init_core(u64::from_le_bytes(random_bytes::<8>()), shared.databases);
+    for (peer, mut stream) in receivers.streams() {
+        let c = core.clone();
+        glommio::spawn_local(async move {
+            while let Some(msg) = stream.next().await {
+                c.handle(msg);
+            }
+        })
+        .detach();
+        glommio::spawn_local(core.clone().flush_outbox(peer)).detach();
+    }
+    if core.sequencer.is_some() {
+        let c = core.clone();
+        glommio::spawn_local(async move {
+            loop {
+                c.advance_read_clock();
+                glommio::timer::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .detach();
+    }
+    glommio::spawn_local(expiry_sweep(core.clone())).detach();
+    let (bind, port) = {
+        let c = shared.config.lock().expect("config");
+        (c.bind.clone(), c.port)
+    };
+    let mut accepts = Vec::new();
+    for addr in bind {
+        let listener = TcpListener::bind((addr.as_str(), port))
+            .map_err(|e| anyhow::anyhow!("binding {addr}:{port}: {e}"))?;
+        accepts.push(glommio::spawn_local(crate::conn::accept_loop(
+            core.clone(),
+            listener,
+        )));
+    }
+    for a in accepts {
+        a.await;
+    }
+    Ok(())
+}
+
+/// Reclaim expired keys: find entries already expired at the read clock and
+/// propose conditional deletes (key, version), so a write that lands between
+/// the decision and the delete survives. Runs `hz` times a second.
+async fn expiry_sweep(core: Rc<Core>) {
+    let mut cursors = vec![0usize; core.shared.databases];
+    loop {
+        let hz = core.shared.config.lock().map(|c| c.hz).unwrap_or(10).max(1);
+        glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
+        let now = core.read_now();
+        let batches: Vec<(usize, Vec<(Vec<u8>, u64)>)> = {
+            let shard = core.shard.borrow();
+            cursors
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(db, cursor)| {
+                    let (found, next) = shard.db(db).expired_sample(now, *cursor, 64);
+                    *cursor = next;
+                    (!found.is_empty()).then(|| {
+                        (
+                            db,
+                            found.into_iter().map(|(k, v)| (k.into_vec(), v)).collect(),
+                        )
+                    })
+                })
+                .collect()
+        };
+        for (db, keys) in batches {
+            let r = core
+                .propose(LogOp::Cmd {
+                    db: db as u32,
+                    cmd: Cmd::DelIfVersion { keys },
+                })
+                .await;
+            if let cachecat_io::Reply::Int(n) = r {
+                core.shared
+                    .stats
+                    .expired_keys
+                    .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}

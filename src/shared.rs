@@ -1,0 +1,129 @@
+//! State shared by every core: configuration, the published read clock,
+//! per-shard applied indexes, statistics and the client registry. Only
+//! atomics are touched on the hot path; the mutexes guard rare admin paths
+//! (CONFIG, CLIENT LIST/KILL).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::config::Config;
+
+/// One connected client, as CLIENT LIST / INFO / KILL see it.
+pub struct ClientMeta {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: AtomicI32,
+    pub created: Instant,
+    pub name: Mutex<String>,
+    pub lib_name: Mutex<String>,
+    pub lib_ver: Mutex<String>,
+    pub db: AtomicUsize,
+    pub resp: AtomicU64,
+    /// Milliseconds (monotonic, since server start) of the last command.
+    pub last_ms: AtomicU64,
+    pub last_cmd: Mutex<String>,
+    pub multi: AtomicI32,
+    pub killed: AtomicBool,
+}
+
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub connected_clients: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub expired_keys: AtomicU64,
+}
+
+pub struct Shared {
+    pub config: Mutex<Config>,
+    /// Shards (= cores).
+    pub n: usize,
+    pub databases: usize,
+    /// The read clock: the logical time reads are evaluated at. Monotone,
+    /// advanced only by the sequencer.
+    pub read_clock: AtomicU64,
+    /// Last log index applied by each shard.
+    pub applied: Vec<AtomicU64>,
+    pub stats: Stats,
+    pub clients: Mutex<BTreeMap<u64, Arc<ClientMeta>>>,
+    pub next_client_id: AtomicU64,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub run_id: String,
+    /// Hot copies of runtime-settable limits.
+    pub proto_max_bulk_len: AtomicU64,
+    pub timeout: AtomicU64,
+    pub maxclients: AtomicU64,
+    pub requirepass_set: AtomicBool,
+    #[cfg(feature = "faults")]
+    pub faults_no_barrier: bool,
+}
+
+impl Shared {
+    pub fn new(config: Config, run_id: String) -> Shared {
+        let n = config.threads;
+        Shared {
+            n,
+            databases: config.databases,
+            read_clock: AtomicU64::new(crate::clock::physical_ms()),
+            applied: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            stats: Stats {
+                connections_received: AtomicU64::new(0),
+                commands_processed: AtomicU64::new(0),
+                rejected_connections: AtomicU64::new(0),
+                connected_clients: AtomicU64::new(0),
+                keyspace_hits: AtomicU64::new(0),
+                keyspace_misses: AtomicU64::new(0),
+                net_input_bytes: AtomicU64::new(0),
+                net_output_bytes: AtomicU64::new(0),
+                expired_keys: AtomicU64::new(0),
+            },
+            clients: Mutex::new(BTreeMap::new()),
+            next_client_id: AtomicU64::new(1),
+            started: crate::clock::monotonic(),
+            started_unix: crate::clock::physical_ms() / 1000,
+            run_id,
+            proto_max_bulk_len: AtomicU64::new(config.proto_max_bulk_len),
+            timeout: AtomicU64::new(config.timeout),
+            maxclients: AtomicU64::new(config.maxclients),
+            requirepass_set: AtomicBool::new(!config.requirepass.is_empty()),
+            #[cfg(feature = "faults")]
+            faults_no_barrier: config.faults_no_barrier,
+            config: Mutex::new(config),
+        }
+    }
+
+    /// Apply the hot copies after a CONFIG SET.
+    pub fn refresh_hot(&self) {
+        let c = self.config.lock().expect("config lock");
+        self.proto_max_bulk_len.store(c.proto_max_bulk_len, Relaxed);
+        self.timeout.store(c.timeout, Relaxed);
+        self.maxclients.store(c.maxclients, Relaxed);
+        self.requirepass_set
+            .store(!c.requirepass.is_empty(), Relaxed);
+    }
+
+    /// Milliseconds since start, on the monotonic clock.
+    pub fn uptime_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Whether multi-shard writes skip the barrier (a test-only fault).
+    pub fn no_barrier(&self) -> bool {
+        #[cfg(feature = "faults")]
+        {
+            self.faults_no_barrier
+        }
+        #[cfg(not(feature = "faults"))]
+        {
+            false
+        }
+    }
+}
