@@ -19,8 +19,11 @@ pub type Key = Box<[u8]>;
 /// How many recent deletions each database remembers for WATCH on absent keys.
 const TOMBSTONES: usize = 4096;
 
-/// Redis converts a small hash (listpack) to a hashtable past these sizes.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+/// Redis converts a small hash (listpack) to a hashtable past these sizes
+/// (Redis 7.0's built-in defaults; its sample redis.conf lowers entries to
+/// 128). Fixed, because the encoding decides iteration order, which replicas
+/// must agree on.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 /// Why a shard operation did not succeed. `Copy`, so ops return it cheaply; the
 /// text a client sees comes from [`Status::text`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub enum Status {
     WrongType,
     NotInteger,

@@ -317,6 +317,7 @@ mod tests {
             db: 0,
             databases: 16,
             seed: 1,
+            now: 1000,
         };
         let mut covered = std::collections::HashSet::new();
         for argv in samples {

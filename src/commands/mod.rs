@@ -40,6 +40,11 @@ fn unknown_command(argv: &[Bytes]) -> Reply {
     Reply::Error(format!("ERR unknown command '{name}', with args beginning with: {args}").into())
 }
 
+/// The time a command is parsed at, for Redis's expiry overflow checks.
+fn core_now() -> u64 {
+    crate::clock::physical_ms()
+}
+
 pub fn wrong_arity(name: &str) -> Reply {
     Reply::Error(format!("ERR wrong number of arguments for '{name}' command").into())
 }
@@ -88,6 +93,7 @@ fn queue(conn: &mut Conn, spec: &'static Spec, argv: Vec<Bytes>) -> Reply {
                 db: m.queue_db,
                 databases: crate::commands::keyspace::databases(),
                 seed: keyspace::seed(),
+                now: core_now(),
             };
             match parse(&argv, &pc) {
                 Ok(cmd) => Queued::Key {
@@ -122,6 +128,7 @@ pub async fn dispatch(
             db: conn.db,
             databases: core.shared.databases,
             seed: keyspace::seed(),
+            now: core_now(),
         };
         return match parse(&argv, &pc) {
             Ok(cmd) => keyspace::run(core, conn.db as u32, cmd).await,

@@ -38,8 +38,9 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: Vec<Bytes>) -
             Reply::Ok
         }
         "watch" => {
-            if let Some(m) = &mut conn.multi {
-                m.failed = true;
+            if conn.multi.is_some() {
+                // Rejected by the command itself, as Redis does: the
+                // transaction is not flagged.
                 return Reply::err("ERR WATCH inside MULTI is not allowed");
             }
             for key in &a[1..] {

@@ -79,7 +79,13 @@ pub fn parse_copy(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
     })
 }
 
-fn parse_expire_like(a: &[Bytes], name: &str, unit_ms: i64, absolute: bool) -> Result<Cmd, Reply> {
+fn parse_expire_like(
+    a: &[Bytes],
+    pc: &ParseCtx,
+    name: &str,
+    unit_ms: i64,
+    absolute: bool,
+) -> Result<Cmd, Reply> {
     let mut nx = false;
     let mut xx = false;
     let mut gt = false;
@@ -121,6 +127,9 @@ fn parse_expire_like(a: &[Bytes], name: &str, unit_ms: i64, absolute: bool) -> R
         }
         when *= 1000;
     }
+    if !absolute && when > i64::MAX - pc.now as i64 {
+        return Err(fail(Status::InvalidExpire, name));
+    }
     let at = if absolute {
         Exp::At(when)
     } else {
@@ -133,20 +142,20 @@ fn parse_expire_like(a: &[Bytes], name: &str, unit_ms: i64, absolute: bool) -> R
     })
 }
 
-pub fn parse_expire(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    parse_expire_like(a, "expire", 1000, false)
+pub fn parse_expire(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, pc, "expire", 1000, false)
 }
 
-pub fn parse_pexpire(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    parse_expire_like(a, "pexpire", 1, false)
+pub fn parse_pexpire(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, pc, "pexpire", 1, false)
 }
 
-pub fn parse_expireat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    parse_expire_like(a, "expireat", 1000, true)
+pub fn parse_expireat(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, pc, "expireat", 1000, true)
 }
 
-pub fn parse_pexpireat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    parse_expire_like(a, "pexpireat", 1, true)
+pub fn parse_pexpireat(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_expire_like(a, pc, "pexpireat", 1, true)
 }
 
 pub fn parse_persist(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
@@ -368,7 +377,7 @@ pub fn execute(cmd: &Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Result<R
                 };
                 match kind {
                     TtlKind::Pttl | TtlKind::PexpireTime => t,
-                    _ => (t + 500) / 1000,
+                    _ => ((t as i128 + 500) / 1000) as i64,
                 }
             }
         }),

@@ -32,6 +32,8 @@ pub enum Exp {
     Rel(i64),
     /// Absolute deadline in ms since the epoch (may be in the past).
     At(i64),
+    /// GETEX's invalid expiry, reported only if the key holds a string.
+    Invalid(Status),
 }
 
 /// SET's NX / XX condition, EXPIRE's NX / XX / GT / LT.
@@ -380,8 +382,9 @@ impl Cmd {
             _ => return Ok(()),
         };
         if let Exp::Rel(ms) = *exp {
-            let at = ms.checked_add(ts as i64).ok_or(Status::InvalidExpire)?;
-            *exp = Exp::At(at);
+            // Parsing rejected values that overflow at the parse time; the
+            // entry's own time is later by a few ms at most, so saturate.
+            *exp = Exp::At(ms.saturating_add(ts as i64));
         }
         Ok(())
     }
@@ -489,6 +492,9 @@ pub struct ParseCtx {
     pub db: usize,
     pub databases: usize,
     pub seed: u64,
+    /// The time the command is parsed at (ms), for Redis's overflow checks
+    /// of relative expiries; the entry's own time is stamped later.
+    pub now: u64,
 }
 
 impl ParseCtx {
@@ -498,6 +504,7 @@ impl ParseCtx {
             db: 0,
             databases: crate::DEFAULT_DATABASES,
             seed: 7,
+            now: 1000,
         }
     }
 }

@@ -16,58 +16,110 @@ pub fn parse_get(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Get { key: owned(&a[1]) })
 }
 
-/// Parse SET's options with Redis's rules: conflicting options are a syntax
-/// error; expiry values must be positive integers.
-pub fn parse_set(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    let mut cond = Cond::Always;
-    let mut exp = Exp::Clear;
-    let mut get = false;
-    let mut i = 3;
-    let syntax = || fail(Status::Syntax, "set");
+/// Which expiry option SET/GETEX saw last (Redis's OBJ_EX/PX/EXAT/PXAT,
+/// KEEPTTL and PERSIST flags).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExpOpt {
+    None,
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+    KeepTtl,
+    Persist,
+}
+
+/// SET's and GETEX's options, parsed with Redis's rules
+/// (`parseExtendedStringArgumentsOrReply`): an option may repeat (the last
+/// value wins) but may not combine with a conflicting one; expiry values are
+/// validated after the whole line is read.
+struct StringOpts {
+    cond: Cond,
+    get: bool,
+    exp: ExpOpt,
+    value: Option<Bytes>,
+}
+
+fn parse_string_opts(a: &[Bytes], from: usize, is_set: bool) -> Result<StringOpts, Status> {
+    let mut o = StringOpts {
+        cond: Cond::Always,
+        get: false,
+        exp: ExpOpt::None,
+        value: None,
+    };
+    let mut i = from;
     while i < a.len() {
-        let o = &a[i];
-        let has_exp = !matches!(exp, Exp::Clear);
-        if is(o, "NX") && cond == Cond::Always {
-            cond = Cond::Nx;
-        } else if is(o, "XX") && cond == Cond::Always {
-            cond = Cond::Xx;
-        } else if is(o, "GET") {
-            get = true;
-        } else if is(o, "KEEPTTL") && !has_exp {
-            exp = Exp::Keep;
-        } else if (is(o, "EX") || is(o, "PX") || is(o, "EXAT") || is(o, "PXAT"))
-            && !has_exp
-            && i + 1 < a.len()
-        {
-            exp = parse_expiry(o, &a[i + 1], "set")?;
+        let opt = &a[i];
+        let next = a.get(i + 1);
+        let timed = o.exp == ExpOpt::None;
+        let same = |e: ExpOpt| timed || o.exp == e;
+        let exp_opt = [
+            ("EX", ExpOpt::Ex),
+            ("PX", ExpOpt::Px),
+            ("EXAT", ExpOpt::ExAt),
+            ("PXAT", ExpOpt::PxAt),
+        ]
+        .into_iter()
+        .find(|(n, _)| is(opt, n))
+        .map(|(_, e)| e);
+        if is_set && is(opt, "NX") && o.cond != Cond::Xx {
+            o.cond = Cond::Nx;
+        } else if is_set && is(opt, "XX") && o.cond != Cond::Nx {
+            o.cond = Cond::Xx;
+        } else if is_set && is(opt, "GET") {
+            o.get = true;
+        } else if is_set && is(opt, "KEEPTTL") && same(ExpOpt::KeepTtl) {
+            o.exp = ExpOpt::KeepTtl;
+        } else if !is_set && is(opt, "PERSIST") && same(ExpOpt::Persist) {
+            o.exp = ExpOpt::Persist;
+        } else if let Some(e) = exp_opt.filter(|e| same(*e) && next.is_some()) {
+            o.exp = e;
+            o.value = next.cloned();
             i += 1;
         } else {
-            return Err(syntax());
+            return Err(Status::Syntax);
         }
         i += 1;
     }
+    Ok(o)
+}
+
+/// The expiry of parsed options: Redis's getExpireMillisecondsOrReply (a
+/// positive integer, within range once converted to an absolute time at
+/// `now`, the time the command is parsed at).
+fn resolve_expiry(o: &StringOpts, now: u64) -> Result<Exp, Status> {
+    let (seconds, relative) = match o.exp {
+        ExpOpt::None | ExpOpt::Persist => return Ok(Exp::Clear),
+        ExpOpt::KeepTtl => return Ok(Exp::Keep),
+        ExpOpt::Ex => (true, true),
+        ExpOpt::Px => (false, true),
+        ExpOpt::ExAt => (true, false),
+        ExpOpt::PxAt => (false, false),
+    };
+    let n = int(o.value.as_ref().expect("expiry value"))?;
+    if n <= 0 || (seconds && n > i64::MAX / 1000) {
+        return Err(Status::InvalidExpire);
+    }
+    let ms = if seconds { n * 1000 } else { n };
+    if relative {
+        if ms.checked_add(now as i64).is_none() {
+            return Err(Status::InvalidExpire);
+        }
+        Ok(Exp::Rel(ms))
+    } else {
+        Ok(Exp::At(ms))
+    }
+}
+
+pub fn parse_set(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    let o = parse_string_opts(a, 3, true).map_err(|s| fail(s, "set"))?;
+    let exp = resolve_expiry(&o, pc.now).map_err(|s| fail(s, "set"))?;
     Ok(Cmd::Set {
         key: owned(&a[1]),
         val: owned(&a[2]),
         exp,
-        cond,
-        get,
-    })
-}
-
-/// EX/PX/EXAT/PXAT <n>: a positive integer, converted to ms (relative or
-/// absolute), with Redis's overflow check.
-fn parse_expiry(unit: &[u8], v: &Bytes, name: &str) -> Result<Exp, Reply> {
-    let n = int(v).map_err(|s| fail(s, name))?;
-    let seconds = is(unit, "EX") || is(unit, "EXAT");
-    if n <= 0 || (seconds && n > i64::MAX / 1000) {
-        return Err(fail(Status::InvalidExpire, name));
-    }
-    let ms = if seconds { n * 1000 } else { n };
-    Ok(if is(unit, "EX") || is(unit, "PX") {
-        Exp::Rel(ms)
-    } else {
-        Exp::At(ms)
+        cond: o.cond,
+        get: o.get,
     })
 }
 
@@ -78,8 +130,14 @@ pub fn parse_setnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
     })
 }
 
-fn parse_setex_like(a: &[Bytes], unit: &str, name: &str) -> Result<Cmd, Reply> {
-    let exp = parse_expiry(unit.as_bytes(), &a[2], name)?;
+fn parse_setex_like(a: &[Bytes], pc: &ParseCtx, opt: ExpOpt, name: &str) -> Result<Cmd, Reply> {
+    let o = StringOpts {
+        cond: Cond::Always,
+        get: false,
+        exp: opt,
+        value: Some(a[2].clone()),
+    };
+    let exp = resolve_expiry(&o, pc.now).map_err(|s| fail(s, name))?;
     Ok(Cmd::Set {
         key: owned(&a[1]),
         val: owned(&a[3]),
@@ -89,12 +147,12 @@ fn parse_setex_like(a: &[Bytes], unit: &str, name: &str) -> Result<Cmd, Reply> {
     })
 }
 
-pub fn parse_setex(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    parse_setex_like(a, "EX", "setex")
+pub fn parse_setex(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_setex_like(a, pc, ExpOpt::Ex, "setex")
 }
 
-pub fn parse_psetex(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    parse_setex_like(a, "PX", "psetex")
+pub fn parse_psetex(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    parse_setex_like(a, pc, ExpOpt::Px, "psetex")
 }
 
 pub fn parse_getset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
@@ -111,25 +169,14 @@ pub fn parse_getdel(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::GetDel { key: owned(&a[1]) })
 }
 
-pub fn parse_getex(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    let mut exp = Exp::Keep;
-    let mut i = 2;
-    while i < a.len() {
-        let o = &a[i];
-        let none = matches!(exp, Exp::Keep);
-        if is(o, "PERSIST") && none {
-            exp = Exp::Clear;
-        } else if (is(o, "EX") || is(o, "PX") || is(o, "EXAT") || is(o, "PXAT"))
-            && none
-            && i + 1 < a.len()
-        {
-            exp = parse_expiry(o, &a[i + 1], "getex")?;
-            i += 1;
-        } else {
-            return Err(fail(Status::Syntax, "getex"));
-        }
-        i += 1;
-    }
+/// GETEX checks its syntax now but, like Redis, reports a bad expiry value
+/// only for a key that exists and holds a string (`Exp::Invalid`).
+pub fn parse_getex(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+    let o = parse_string_opts(a, 2, false).map_err(|s| fail(s, "getex"))?;
+    let exp = match o.exp {
+        ExpOpt::None => Exp::Keep,
+        _ => resolve_expiry(&o, pc.now).unwrap_or_else(Exp::Invalid),
+    };
     Ok(Cmd::GetEx {
         key: owned(&a[1]),
         exp,
@@ -285,6 +332,7 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
             };
             let r = Reply::bulk(s.data.clone());
             match *exp {
+                Exp::Invalid(status) => return Err(status),
                 Exp::Keep | Exp::Rel(_) => {}
                 Exp::At(at) if at <= now as i64 => {
                     db.remove(key, ctx.index);
@@ -410,7 +458,7 @@ fn set(
     }
     let mut e = new_str(val.to_vec(), ctx);
     match *exp {
-        Exp::Clear | Exp::Rel(_) => {}
+        Exp::Clear | Exp::Rel(_) | Exp::Invalid(_) => {}
         Exp::Keep => e.expire_at = old_ttl,
         Exp::At(at) => e.expire_at = at.max(1) as u64,
     }
@@ -553,6 +601,11 @@ mod tests {
 
     #[test]
     fn set_syntax_and_expire_errors() {
+        let a = argv("SET k v EX 10 EX 20");
+        assert!(
+            parse_set(&a, &ParseCtx::test()).is_ok(),
+            "an option may repeat"
+        );
         let a = argv("SET k v EX 10 PX 10");
         assert_eq!(
             parse_set(&a, &ParseCtx::test()),

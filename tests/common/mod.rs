@@ -1,0 +1,200 @@
+//! Test support: start a real `cachecat` process on a free loopback port with
+//! its own data directory, talk to it over raw RESP, and stop it on drop.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+impl Server {
+    pub fn start(extra: &[&str]) -> Server {
+        Self::start_bin(env!("CARGO_BIN_EXE_cachecat"), extra)
+    }
+
+    pub fn start_bin(bin: &str, extra: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let dir =
+                std::env::temp_dir().join(format!("cachecat-test-{}-{port}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let mut args = vec![
+                "--port".to_string(),
+                port.to_string(),
+                "--dir".to_string(),
+                dir.display().to_string(),
+            ];
+            if !extra.contains(&"--threads") {
+                args.extend(["--threads".into(), "1".into()]);
+            }
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let child = Command::new(bin)
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start cachecat");
+            let mut s = Server { port, dir, child };
+            if s.wait_ready() {
+                return s;
+            }
+            let _ = s.child.kill();
+        }
+        panic!("cachecat did not start");
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if let Ok(mut c) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                if c.write_all(b"PING\r\n").is_ok() {
+                    let mut line = String::new();
+                    let mut r = BufReader::new(c);
+                    if r.read_line(&mut line).is_ok()
+                        && (line == "+PONG\r\n" || line.starts_with("-NOAUTH"))
+                    {
+                        return true;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A raw RESP client that returns each reply's exact bytes.
+pub struct Client {
+    pub r: BufReader<TcpStream>,
+    pub w: TcpStream,
+}
+
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+impl Client {
+    pub fn connect(port: u16) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).unwrap();
+        Client {
+            r: BufReader::new(s.try_clone().unwrap()),
+            w: s,
+        }
+    }
+
+    /// Send a command given as whitespace-separated words; return the reply.
+    pub fn cmd(&mut self, line: &str) -> String {
+        let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
+        self.cmd_args(&words)
+    }
+
+    pub fn cmd_args(&mut self, args: &[&[u8]]) -> String {
+        self.send_raw(&encode(args));
+        self.read_reply()
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.w.write_all(bytes).unwrap();
+    }
+
+    /// Read one complete reply and return its raw text.
+    pub fn read_reply(&mut self) -> String {
+        let mut out = Vec::new();
+        self.read_one(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn line(&mut self, out: &mut Vec<u8>) -> String {
+        let mut l = Vec::new();
+        self.r.read_until(b'\n', &mut l).unwrap();
+        assert!(!l.is_empty(), "connection closed");
+        out.extend_from_slice(&l);
+        String::from_utf8_lossy(&l[..l.len() - 2]).into_owned()
+    }
+
+    fn read_one(&mut self, out: &mut Vec<u8>) {
+        let mut first = [0u8; 1];
+        self.r.read_exact(&mut first).unwrap();
+        out.push(first[0]);
+        let rest = self.line(out);
+        match first[0] {
+            b'$' | b'=' | b'!' => {
+                let n: i64 = rest.parse().unwrap();
+                if n >= 0 {
+                    let mut data = vec![0u8; n as usize + 2];
+                    self.r.read_exact(&mut data).unwrap();
+                    out.extend_from_slice(&data);
+                }
+            }
+            b'*' | b'~' | b'>' => {
+                let n: i64 = rest.parse().unwrap();
+                for _ in 0..n.max(0) {
+                    self.read_one(out);
+                }
+            }
+            b'%' => {
+                let n: i64 = rest.parse().unwrap();
+                for _ in 0..n * 2 {
+                    self.read_one(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the server closed the connection (reads EOF).
+    pub fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.r.read(&mut b), Ok(0) | Err(_))
+    }
+}

@@ -1,0 +1,332 @@
+//! Process-level tests of one node: commands, errors, protocol handling.
+
+mod common;
+
+use common::{encode, Server};
+
+#[test]
+fn strings_keys_and_errors_over_resp2() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    assert_eq!(c.cmd("SET k v"), "+OK\r\n");
+    assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
+    assert_eq!(c.cmd("GET nope"), "$-1\r\n");
+    assert_eq!(
+        c.cmd("INCR k"),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        c.cmd("HSET k f v"),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        c.cmd("GET"),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    assert_eq!(c.cmd("SET k v NX XX"), "-ERR syntax error\r\n");
+    assert_eq!(
+        c.cmd("SET k v EX 0"),
+        "-ERR invalid expire time in 'set' command\r\n"
+    );
+    assert_eq!(
+        c.cmd("INCRBYFLOAT f abc"),
+        "-ERR value is not a valid float\r\n"
+    );
+    assert_eq!(
+        c.cmd("NOSUCH a b"),
+        "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n"
+    );
+    assert_eq!(c.cmd("MSET a 1 b 2"), "+OK\r\n");
+    assert_eq!(
+        c.cmd("MGET a b k x"),
+        "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\nv\r\n$-1\r\n"
+    );
+    assert_eq!(c.cmd("DEL a b x"), ":2\r\n");
+    assert_eq!(c.cmd("EXISTS k k x"), ":2\r\n");
+    assert_eq!(c.cmd("TYPE k"), "+string\r\n");
+    assert_eq!(c.cmd("RENAME k k2"), "+OK\r\n");
+    assert_eq!(c.cmd("RENAME k k2"), "-ERR no such key\r\n");
+    assert_eq!(c.cmd("OBJECT ENCODING k2"), "$6\r\nembstr\r\n");
+    assert_eq!(c.cmd("SELECT 16"), "-ERR DB index is out of range\r\n");
+    assert_eq!(c.cmd("SELECT 1"), "+OK\r\n");
+    assert_eq!(c.cmd("GET k2"), "$-1\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":0\r\n");
+    assert_eq!(c.cmd("SELECT 0"), "+OK\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":1\r\n");
+    // The connection and the data survive every error above.
+    assert_eq!(c.cmd("GET k2"), "$1\r\nv\r\n");
+}
+
+#[test]
+fn ttls_expire_and_are_reclaimed() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    assert_eq!(c.cmd("SET t v PX 100"), "+OK\r\n");
+    let pttl: i64 = c.cmd("PTTL t")[1..].trim().parse().unwrap();
+    assert!((0..=100).contains(&pttl), "{pttl}");
+    assert_eq!(c.cmd("TTL nokey"), ":-2\r\n");
+    assert_eq!(c.cmd("SET p v"), "+OK\r\n");
+    assert_eq!(c.cmd("TTL p"), ":-1\r\n");
+    assert_eq!(c.cmd("EXPIRE p 100 XX"), ":0\r\n");
+    assert_eq!(c.cmd("EXPIRE p 100 NX"), ":1\r\n");
+    assert_eq!(c.cmd("EXPIRE p 50 GT"), ":0\r\n");
+    assert_eq!(c.cmd("EXPIRE p 50 LT"), ":1\r\n");
+    assert_eq!(c.cmd("TTL p"), ":50\r\n");
+    assert_eq!(c.cmd("PERSIST p"), ":1\r\n");
+    assert_eq!(
+        c.cmd("EXPIRE p 1 NX XX"),
+        "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    assert_eq!(c.cmd("GET t"), "$-1\r\n");
+    // The sweep reclaims it through a replicated conditional delete.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let info = c.cmd("INFO stats");
+        if info.contains("expired_keys:1\r\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not reclaimed: {info}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(c.cmd("EXPIRE p -1"), ":1\r\n");
+    assert_eq!(c.cmd("EXISTS p"), ":0\r\n");
+}
+
+#[test]
+fn hashes_keep_order_and_resp3_maps() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    assert_eq!(c.cmd("HSET h b 1 a 2"), ":2\r\n");
+    assert_eq!(
+        c.cmd("HGETALL h"),
+        "*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n"
+    );
+    let hello = c.cmd("HELLO 3");
+    assert!(
+        hello.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+        "{hello}"
+    );
+    assert_eq!(
+        c.cmd("HGETALL h"),
+        "%2\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(c.cmd("GET nope"), "_\r\n");
+    assert_eq!(c.cmd("HINCRBYFLOAT h a 0.5"), "$3\r\n2.5\r\n");
+    assert_eq!(
+        c.cmd("HINCRBY h b x"),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        c.cmd("HELLO 4"),
+        "-NOPROTO unsupported protocol version\r\n"
+    );
+    assert!(c.cmd("HELLO 2").starts_with("*14\r\n"));
+}
+
+#[test]
+fn pipelines_and_inline_commands() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let mut batch = Vec::new();
+    for i in 0..100 {
+        batch.extend(encode(&[b"INCR", b"ctr"]));
+        batch.extend(encode(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
+    }
+    c.send_raw(&batch);
+    for i in 0..100 {
+        assert_eq!(c.read_reply(), format!(":{}\r\n", i + 1));
+        assert_eq!(c.read_reply(), "+OK\r\n");
+    }
+    c.send_raw(b"SET \"a b\" 'c d'\r\nGET \"a b\"\r\n");
+    assert_eq!(c.read_reply(), "+OK\r\n");
+    assert_eq!(c.read_reply(), "$3\r\nc d\r\n");
+}
+
+#[test]
+fn protocol_errors_close_only_the_offender() {
+    let s = Server::start(&[]);
+    let mut good = s.client();
+    good.cmd("SET keep me");
+    let mut bad = s.client();
+    bad.send_raw(b"SET \"unbalanced\r\n");
+    assert_eq!(
+        bad.read_reply(),
+        "-ERR Protocol error: unbalanced quotes in request\r\n"
+    );
+    assert!(bad.closed());
+    let mut bad = s.client();
+    bad.send_raw(b"*1\r\n$999999999999\r\n");
+    assert_eq!(
+        bad.read_reply(),
+        "-ERR Protocol error: invalid bulk length\r\n"
+    );
+    assert!(bad.closed());
+    let mut bad = s.client();
+    bad.send_raw(b"*3000000000\r\n");
+    assert_eq!(
+        bad.read_reply(),
+        "-ERR Protocol error: invalid multibulk length\r\n"
+    );
+    assert!(bad.closed());
+    assert_eq!(good.cmd("GET keep"), "$2\r\nme\r\n");
+}
+
+#[test]
+fn proto_max_bulk_len_is_enforced() {
+    let s = Server::start(&["--proto-max-bulk-len", "1mb"]);
+    let mut c = s.client();
+    c.send_raw(format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", 2 << 20).as_bytes());
+    assert_eq!(
+        c.read_reply(),
+        "-ERR Protocol error: invalid bulk length\r\n"
+    );
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd("CONFIG GET proto-max-bulk-len"),
+        "*2\r\n$18\r\nproto-max-bulk-len\r\n$7\r\n1048576\r\n"
+    );
+}
+
+#[test]
+fn auth_and_hello_auth() {
+    let s = Server::start(&["--requirepass", "secret"]);
+    let mut c = s.client();
+    assert_eq!(c.cmd("GET k"), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(
+        c.cmd("AUTH wrong"),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(c.cmd("AUTH secret"), "+OK\r\n");
+    assert_eq!(c.cmd("SET k v"), "+OK\r\n");
+    let mut c2 = s.client();
+    assert!(c2
+        .cmd("HELLO 3 AUTH default secret SETNAME app")
+        .starts_with("%7\r\n"));
+    assert_eq!(c2.cmd("CLIENT GETNAME"), "$3\r\napp\r\n");
+    assert_eq!(c2.cmd("GET k"), "$1\r\nv\r\n");
+}
+
+#[test]
+fn transactions_and_watch() {
+    let s = Server::start(&[]);
+    let mut a = s.client();
+    let mut b = s.client();
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("SET x 1"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("INCR x"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("HSET x f v"), "+QUEUED\r\n");
+    assert_eq!(
+        a.cmd("EXEC"),
+        "*3\r\n+OK\r\n:2\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(
+        a.cmd("NOSUCH"),
+        "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"
+    );
+    assert_eq!(
+        a.cmd("EXEC"),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    assert_eq!(a.cmd("WATCH x"), "+OK\r\n");
+    assert_eq!(b.cmd("SET x 10"), "+OK\r\n");
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("INCR x"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("EXEC"), "*-1\r\n");
+    assert_eq!(a.cmd("WATCH x"), "+OK\r\n");
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("INCR x"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("EXEC"), "*1\r\n:11\r\n");
+    // WATCH of an absent key that another client creates and deletes.
+    assert_eq!(a.cmd("WATCH ghost"), "+OK\r\n");
+    assert_eq!(b.cmd("SET ghost 1"), "+OK\r\n");
+    assert_eq!(b.cmd("DEL ghost"), ":1\r\n");
+    assert_eq!(a.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(a.cmd("GET x"), "+QUEUED\r\n");
+    assert_eq!(a.cmd("EXEC"), "*-1\r\n");
+    assert_eq!(a.cmd("EXEC"), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(a.cmd("DISCARD"), "-ERR DISCARD without MULTI\r\n");
+}
+
+#[test]
+fn info_config_client_and_command() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let info = c.cmd("INFO");
+    for section in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Keyspace",
+    ] {
+        assert!(info.contains(section), "{section} missing");
+    }
+    assert!(info.contains("role:master\r\n"));
+    let two = c.cmd("INFO replication cpu");
+    assert!(two.contains("role:") && two.contains("used_cpu_sys:") && !two.contains("# Server"));
+    assert_eq!(c.cmd("CONFIG SET timeout 30"), "+OK\r\n");
+    assert_eq!(
+        c.cmd("CONFIG GET timeout"),
+        "*2\r\n$7\r\ntimeout\r\n$2\r\n30\r\n"
+    );
+    assert_eq!(c.cmd("CONFIG SET appendonly yes"), "+OK\r\n");
+    assert_eq!(
+        c.cmd("CONFIG GET appendonly"),
+        "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+    );
+    assert!(c
+        .cmd("CONFIG SET nosuch 1")
+        .starts_with("-ERR Unknown option"));
+    assert_eq!(c.cmd("CLIENT SETNAME me"), "+OK\r\n");
+    assert!(c.cmd("CLIENT LIST").contains("name=me "));
+    assert!(c.cmd("CLIENT ID").starts_with(':'));
+    let count: usize = c.cmd("COMMAND COUNT")[1..].trim().parse().unwrap();
+    assert!(count > 70);
+    assert!(c
+        .cmd("COMMAND INFO get")
+        .starts_with("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n"));
+    assert_eq!(c.cmd("FUNCTION FLUSH"), "+OK\r\n");
+    assert_eq!(c.cmd("SET k v"), "+OK\r\n");
+    assert!(c.cmd("MEMORY USAGE k").starts_with(':'));
+    let mut victim = s.client();
+    let id = victim.cmd("CLIENT ID");
+    let id = id[1..].trim();
+    assert_eq!(c.cmd(&format!("CLIENT KILL ID {id}")), ":1\r\n");
+    assert!(victim.closed());
+    assert_eq!(c.cmd("QUIT"), "+OK\r\n");
+    assert!(c.closed());
+}
+
+#[test]
+fn real_client_library_works() {
+    let s = Server::start(&["--threads", "2"]);
+    let client = redis::Client::open(s.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("lib")
+        .arg(42)
+        .query(&mut con)
+        .unwrap();
+    let v: i64 = redis::cmd("INCRBY")
+        .arg("lib")
+        .arg(8)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(v, 50);
+    let (a, b): (i64, Option<String>) = redis::pipe()
+        .cmd("GET")
+        .arg("lib")
+        .cmd("GET")
+        .arg("missing")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((a, b), (50, None));
+}
