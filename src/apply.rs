@@ -133,10 +133,10 @@ impl Core {
         images: Vec<Image>,
         watch_ok: bool,
     ) {
-        let index = seq.index;
+        let id = seq.id;
         let done = {
             let mut gathers = self.gathers.borrow_mut();
-            let g = gathers.entry(index).or_insert_with(|| Gather {
+            let g = gathers.entry(id).or_insert_with(|| Gather {
                 seq: seq.clone(),
                 parts: Vec::new(),
                 images: Vec::new(),
@@ -147,7 +147,7 @@ impl Core {
             g.images.extend(images);
             g.watch_ok &= watch_ok;
             if g.parts.len() == seq.mask.count_ones() as usize {
-                gathers.remove(&index)
+                gathers.remove(&id)
             } else {
                 None
             }

@@ -57,6 +57,11 @@ pub struct Config {
     /// Test-only fault switch: apply multi-shard writes without the barrier.
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
+    /// Test-only fault: every core but the sequencer's receives sequenced
+    /// operations this many microseconds late (an apply lag, as a follower
+    /// or a busy core has).
+    #[cfg(feature = "faults")]
+    pub faults_apply_lag_us: u64,
 }
 
 impl Default for Config {
@@ -96,6 +101,8 @@ impl Default for Config {
             tcp_keepalive: 300,
             #[cfg(feature = "faults")]
             faults_no_barrier: false,
+            #[cfg(feature = "faults")]
+            faults_apply_lag_us: 0,
         }
     }
 }
@@ -344,6 +351,8 @@ impl Config {
             "tcp-keepalive" => self.tcp_keepalive = parse_u64(value)?,
             #[cfg(feature = "faults")]
             "faults-no-barrier" => self.faults_no_barrier = parse_bool(value)?,
+            #[cfg(feature = "faults")]
+            "faults-apply-lag-us" => self.faults_apply_lag_us = parse_u64(value)?,
             _ => match PARAMS.iter().find(|p| p.name == name) {
                 Some(Param { mutability: Fixed(_), name, .. }) => {
                     // Accepted; yes/no parameters still validate their value.

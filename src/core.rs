@@ -28,6 +28,9 @@ use crate::shared::Shared;
 /// A sequenced operation: its log position, logical time, the shards it
 /// touches and who waits for the reply.
 pub struct Seq {
+    /// Unique per sequenced operation (reads share their index with the
+    /// last write, so gathers are keyed by this).
+    pub id: u64,
     pub index: u64,
     pub ts: u64,
     pub op: LogOp,
@@ -108,9 +111,11 @@ pub struct Core {
     /// Keys held by an unfinished multi-shard write (reads of them wait).
     pub(crate) locked: RefCell<HashMap<Vec<u8>, u32>>,
     pub(crate) unlocked: WaitList,
-    /// Multi-shard operations this core coordinates, by index.
+    /// Multi-shard operations this core coordinates, by sequence id.
     pub(crate) gathers: RefCell<HashMap<u64, crate::apply::Gather>>,
     pub sequencer: Option<RefCell<Sequencer>>,
+    /// Test-only apply lag: operations waiting to be enqueued, in order.
+    late: RefCell<VecDeque<(std::time::Instant, Arc<Seq>)>>,
 }
 
 impl Core {
@@ -133,6 +138,7 @@ impl Core {
             unlocked: WaitList::default(),
             gathers: RefCell::new(HashMap::new()),
             sequencer: (id == 0).then(|| RefCell::new(Sequencer::default())),
+            late: RefCell::new(VecDeque::new()),
             shared,
         }
     }
@@ -218,7 +224,13 @@ impl Core {
                 let _ = all;
                 self.sequence(op, Some((from, req)));
             }
-            Msg::Apply(seq) => self.enqueue(seq),
+            Msg::Apply(seq) => {
+                if self.shared.apply_lag_us() > 0 {
+                    self.enqueue_late(seq);
+                } else {
+                    self.enqueue(seq);
+                }
+            }
             Msg::Export {
                 seq,
                 from,
@@ -227,6 +239,32 @@ impl Core {
             } => self.on_export(seq, from, images, watch_ok),
             Msg::Install { index, images } => self.on_install(index, images),
             Msg::Done { req, reply } => self.pending.complete(req, reply),
+        }
+    }
+
+    /// Test-only fault: enqueue `seq` after the configured lag, keeping order.
+    fn enqueue_late(self: &Rc<Self>, seq: Arc<Seq>) {
+        let lag = std::time::Duration::from_micros(self.shared.apply_lag_us());
+        let first = self.late.borrow().is_empty();
+        self.late
+            .borrow_mut()
+            .push_back((crate::clock::monotonic() + lag, seq));
+        if first {
+            let core = self.clone();
+            glommio::spawn_local(async move {
+                loop {
+                    let Some(due) = core.late.borrow().front().map(|(d, _)| *d) else {
+                        return;
+                    };
+                    let now = crate::clock::monotonic();
+                    if due > now {
+                        glommio::timer::sleep(due - now).await;
+                    }
+                    let (_, seq) = core.late.borrow_mut().pop_front().expect("front");
+                    core.enqueue(seq);
+                }
+            })
+            .detach();
         }
     }
 

@@ -19,6 +19,8 @@ use crate::core::{Core, Msg, Seq};
 
 #[derive(Default)]
 pub struct Sequencer {
+    /// Operations sequenced so far, reads included.
+    count: u64,
     last_index: u64,
     last_ts: u64,
     /// (index, ts, shard mask) of writes sequenced and not yet applied by
@@ -71,13 +73,15 @@ impl Core {
             }
         }
         let r = self.read_now();
-        let (index, ts) = {
+        let (id, index, ts) = {
             let mut s = self
                 .sequencer
                 .as_ref()
                 .expect("sequencer core")
                 .borrow_mut();
-            if read_only {
+            s.count += 1;
+            let id = s.count;
+            let (index, ts) = if read_only {
                 (s.last_index, r)
             } else {
                 let ts = s.last_ts.max(r).max(crate::clock::physical_ms());
@@ -91,9 +95,11 @@ impl Core {
                 let index = s.last_index;
                 s.inflight.push_back((index, ts, mask));
                 (index, ts)
-            }
+            };
+            (id, index, ts)
         };
         let seq = Arc::new(Seq {
+            id,
             index,
             ts,
             op,

@@ -64,6 +64,8 @@ pub struct Shared {
     pub requirepass_set: AtomicBool,
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
+    #[cfg(feature = "faults")]
+    pub faults_apply_lag_us: u64,
 }
 
 impl Shared {
@@ -96,6 +98,8 @@ impl Shared {
             requirepass_set: AtomicBool::new(!config.requirepass.is_empty()),
             #[cfg(feature = "faults")]
             faults_no_barrier: config.faults_no_barrier,
+            #[cfg(feature = "faults")]
+            faults_apply_lag_us: config.faults_apply_lag_us,
             config: Mutex::new(config),
         }
     }
@@ -113,6 +117,19 @@ impl Shared {
     /// Milliseconds since start, on the monotonic clock.
     pub fn uptime_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// Microseconds by which sequenced operations reach other cores late (a
+    /// test-only fault); 0 in normal builds.
+    pub fn apply_lag_us(&self) -> u64 {
+        #[cfg(feature = "faults")]
+        {
+            self.faults_apply_lag_us
+        }
+        #[cfg(not(feature = "faults"))]
+        {
+            0
+        }
     }
 
     /// Whether multi-shard writes skip the barrier (a test-only fault).
