@@ -167,10 +167,14 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let limits = Limits {
             proto_max_bulk_len: shared.proto_max_bulk_len.load(Relaxed),
         };
+        conn.meta.last_ms.store(shared.uptime_ms(), Relaxed);
         loop {
             match parser.parse(&mut rbuf, &limits, conn.authed) {
                 Ok(Some(argv)) => {
-                    let reply = crate::commands::run(&core, &mut conn, argv).await;
+                    let reply = match crate::commands::begin(&core, &mut conn, argv) {
+                        crate::commands::Step::Reply(r) => r,
+                        step => crate::commands::finish(&core, &mut conn, step).await,
+                    };
                     encode(&reply, conn.proto, &mut out);
                     if conn.close {
                         break;

@@ -206,7 +206,7 @@ impl Core {
     pub fn handle(self: &Rc<Self>, msg: Msg) {
         match msg {
             Msg::Read { from, req, db, cmd } => {
-                let key = cmd.keys().first().map(|k| k.to_vec()).unwrap_or_default();
+                let key = cmd.single_key().map(|k| k.to_vec()).unwrap_or_default();
                 if self.is_locked(&key) {
                     let core = self.clone();
                     glommio::spawn_local(async move {
@@ -278,7 +278,7 @@ impl Core {
     }
 
     /// Evaluate a read on this core's shard at the current read clock.
-    fn eval_read(&self, db: u32, cmd: &Cmd) -> Reply {
+    pub fn eval_read(&self, db: u32, cmd: &Cmd) -> Reply {
         let ctx = OpCtx {
             now: self.read_now(),
             index: 0,
@@ -289,7 +289,7 @@ impl Core {
     /// Run a single-key read on the shard owning its key.
     pub async fn read(self: &Rc<Self>, owner: usize, db: u32, cmd: Cmd) -> Reply {
         if owner == self.id {
-            if let Some(k) = cmd.keys().first() {
+            if let Some(k) = cmd.single_key() {
                 if self.is_locked(k) {
                     let k = k.to_vec();
                     self.wait_unlocked(&k).await;

@@ -13,7 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use cachecat_io::Reply;
-use cachecat_shards::op::LogOp;
+use cachecat_shards::op::{apply, watches_hold, LogOp};
+use cachecat_shards::OpCtx;
 
 use crate::core::{Core, Msg, Seq};
 
@@ -31,6 +32,11 @@ pub struct Sequencer {
 impl Core {
     /// Advance the published read clock as far as is safe (core 0 only).
     pub fn advance_read_clock(&self) {
+        self.advance_read_clock_at(crate::clock::physical_ms());
+    }
+
+    /// `advance_read_clock` with the physical time already read.
+    fn advance_read_clock_at(&self, physical: u64) {
         let Some(seq) = &self.sequencer else { return };
         let mut s = seq.borrow_mut();
         let applied = &self.shared.applied;
@@ -43,7 +49,6 @@ impl Core {
             }
             s.inflight.pop_front();
         }
-        let physical = crate::clock::physical_ms();
         let candidate = match s.inflight.front() {
             Some(&(_, ts, _)) => ts.min(physical),
             None => physical,
@@ -53,51 +58,92 @@ impl Core {
             .fetch_max(candidate, Ordering::AcqRel);
     }
 
+    /// The shards an operation touches (bit s for shard s), and whether it is
+    /// a whole-database command.
+    fn mask_of(&self, op: &LogOp) -> (u64, bool) {
+        if op.all_shards() {
+            let all = if self.n == 64 {
+                u64::MAX
+            } else {
+                (1u64 << self.n) - 1
+            };
+            return (all, true);
+        }
+        let mut mask = 0;
+        for (_, k) in op.db_keys() {
+            mask |= 1 << self.owner(k);
+        }
+        (if mask == 0 { 1 << self.id } else { mask }, false)
+    }
+
+    /// Assign the next id, log index (writes only) and logical time, and
+    /// stamp the operation's deadlines. `track` records the write as in
+    /// flight for the read clock (not needed when it is applied at once).
+    fn assign(&self, op: &mut LogOp, read_only: bool, mask: u64, track: bool) -> (u64, u64, u64) {
+        let mut s = self
+            .sequencer
+            .as_ref()
+            .expect("sequencer core")
+            .borrow_mut();
+        s.count += 1;
+        let id = s.count;
+        let r = self.read_now();
+        if read_only {
+            return (id, s.last_index, r);
+        }
+        let ts = s.last_ts.max(r).max(crate::clock::physical_ms());
+        op.stamp(ts);
+        s.last_ts = ts;
+        s.last_index += 1;
+        let index = s.last_index;
+        if track {
+            s.inflight.push_back((index, ts, mask));
+        }
+        (id, index, ts)
+    }
+
+    /// Sequence and apply `op` right here, when this core is the sequencer,
+    /// owns every key of it and has nothing queued: the common case with one
+    /// thread, and for keys of core 0 with several. Otherwise the op comes
+    /// back unchanged.
+    pub fn try_apply_local(self: &Rc<Self>, mut op: LogOp) -> Result<Reply, LogOp> {
+        if self.sequencer.is_none()
+            || self.stalled.get().is_some()
+            || self.draining.get()
+            || !self.queue.borrow().is_empty()
+        {
+            return Err(op);
+        }
+        let (mask, _) = self.mask_of(&op);
+        if mask != 1 << self.id {
+            return Err(op);
+        }
+        let read_only = !op.is_write();
+        let (_, index, ts) = self.assign(&mut op, read_only, mask, false);
+        let ctx = OpCtx {
+            now: ts,
+            index: if read_only { 0 } else { index },
+        };
+        let reply = {
+            let mut shard = self.shard.borrow_mut();
+            let ok = watches_hold(&op, &shard, ts, |_| true);
+            apply(&op, &mut shard, ctx, ok)
+        };
+        if !read_only {
+            self.shared.applied[self.id].fetch_max(index, Ordering::AcqRel);
+            // Applied already, so time may move up to it: a read that follows
+            // this write sees at least the write's own time.
+            self.advance_read_clock_at(ts);
+        }
+        Ok(reply)
+    }
+
     /// Give `op` its position and time and hand it to every shard it touches.
     pub fn sequence(self: &Rc<Self>, mut op: LogOp, origin: Option<(usize, u32)>) {
         self.advance_read_clock();
         let read_only = !op.is_write();
-        let all = op.all_shards();
-        let all_mask = if self.n == 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.n) - 1
-        };
-        let mut mask = if all { all_mask } else { 0 };
-        if !all {
-            for (_, k) in op.db_keys() {
-                mask |= 1 << self.owner(k);
-            }
-            if mask == 0 {
-                mask = 1 << self.id;
-            }
-        }
-        let r = self.read_now();
-        let (id, index, ts) = {
-            let mut s = self
-                .sequencer
-                .as_ref()
-                .expect("sequencer core")
-                .borrow_mut();
-            s.count += 1;
-            let id = s.count;
-            let (index, ts) = if read_only {
-                (s.last_index, r)
-            } else {
-                let ts = s.last_ts.max(r).max(crate::clock::physical_ms());
-                if let Err((status, name)) = op.stamp(ts) {
-                    drop(s);
-                    self.deliver_error(origin, Reply::Error(status.text(name)), all);
-                    return;
-                }
-                s.last_ts = ts;
-                s.last_index += 1;
-                let index = s.last_index;
-                s.inflight.push_back((index, ts, mask));
-                (index, ts)
-            };
-            (id, index, ts)
-        };
+        let (mask, all) = self.mask_of(&op);
+        let (id, index, ts) = self.assign(&mut op, read_only, mask, true);
         let seq = Arc::new(Seq {
             id,
             index,
@@ -117,14 +163,6 @@ impl Core {
             } else {
                 self.send(shard, Msg::Apply(seq.clone()));
             }
-        }
-    }
-
-    /// Reply with an error to a request that expected `n` parts.
-    fn deliver_error(&self, origin: Option<(usize, u32)>, err: Reply, all: bool) {
-        let parts = if all { self.n } else { 1 };
-        for _ in 0..parts {
-            self.deliver(origin, err.clone());
         }
     }
 }

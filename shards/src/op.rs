@@ -8,7 +8,7 @@ use cachecat_io::Reply;
 
 use crate::cmd::tx::{self, Watch};
 use crate::cmd::{execute, Cmd};
-use crate::{OpCtx, Shard, Status};
+use crate::{OpCtx, Shard};
 
 #[derive(Clone, Debug, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub enum LogOp {
@@ -52,15 +52,10 @@ impl LogOp {
     }
 
     /// Rewrite relative expiries as deadlines at the entry's time `ts`.
-    pub fn stamp(&mut self, ts: u64) -> Result<(), (Status, &'static str)> {
+    pub fn stamp(&mut self, ts: u64) {
         match self {
-            LogOp::Cmd { cmd, .. } => cmd.stamp(ts).map_err(|s| (s, crate::cmd::name_of(cmd))),
-            LogOp::Exec { items, .. } => {
-                for (_, c) in items {
-                    c.stamp(ts).map_err(|s| (s, crate::cmd::name_of(c)))?;
-                }
-                Ok(())
-            }
+            LogOp::Cmd { cmd, .. } => cmd.stamp(ts),
+            LogOp::Exec { items, .. } => items.iter_mut().for_each(|(_, c)| c.stamp(ts)),
         }
     }
 }
@@ -139,7 +134,7 @@ mod tests {
                 cond: crate::cmd::Cond::Always,
             },
         };
-        op.stamp(1000).unwrap();
+        op.stamp(1000);
         match op {
             LogOp::Cmd {
                 cmd: Cmd::Expire { at, .. },

@@ -195,16 +195,16 @@ pub static COMMANDS: &[Spec] = &[
     spec!("function", -2, NOSCRIPT | WRITE, 0, 0, 0, None, "@write @slow @scripting", "scripting", "7.0.0", "A container for function commands.", ["flush"]),
 ];
 
-fn index() -> &'static HashMap<&'static str, &'static Spec> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static Spec>> = OnceLock::new();
-    INDEX.get_or_init(|| COMMANDS.iter().map(|s| (s.name, s)).collect())
+type Index = HashMap<&'static [u8], &'static Spec, crate::keyspace::Hasher>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| COMMANDS.iter().map(|s| (s.name.as_bytes(), s)).collect())
 }
 
 /// The spec for a command name given in lower case.
 pub fn lookup(lower: &[u8]) -> Option<&'static Spec> {
-    std::str::from_utf8(lower)
-        .ok()
-        .and_then(|n| index().get(n).copied())
+    index().get(lower).copied()
 }
 
 /// Case-insensitive lookup without allocating (names are short).

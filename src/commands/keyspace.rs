@@ -10,6 +10,7 @@ use cachecat_io::Reply;
 use cachecat_shards::cmd::Cmd;
 use cachecat_shards::op::LogOp;
 
+use super::Step;
 use crate::core::Core;
 
 thread_local! {
@@ -40,29 +41,66 @@ pub fn databases() -> usize {
     DATABASES.with(|d| d.get())
 }
 
-/// Run a parsed keyspace command in database `db`.
-pub async fn run(core: &Rc<Core>, db: u32, cmd: Cmd) -> Reply {
-    let reply = if cmd.is_write() || cmd.all_shards() {
-        core.propose(LogOp::Cmd { db, cmd }).await
-    } else {
-        let keys = cmd.keys();
-        let owner = core.owner(keys[0]);
-        if keys.iter().all(|k| core.owner(k) == owner) {
-            let hit = matches!(cmd, Cmd::Get { .. });
-            let r = core.read(owner, db, cmd).await;
-            if hit {
-                let s = &core.shared.stats;
-                if matches!(r, Reply::Nil) {
-                    &s.keyspace_misses
-                } else {
-                    &s.keyspace_hits
-                }
-                .fetch_add(1, Relaxed);
-            }
-            r
+/// Run a keyspace command at once when it can: a read whose key lives on
+/// this core and is not held by a multi-shard write, or a write that this
+/// core can sequence and apply with nothing queued ahead of it.
+pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd) -> Step {
+    if cmd.is_write() || cmd.all_shards() {
+        return match core.try_apply_local(LogOp::Cmd { db, cmd }) {
+            Ok(r) => Step::Reply(r),
+            Err(LogOp::Cmd { db, cmd }) => Step::Keyspace(db, cmd),
+            Err(_) => unreachable!("the op is returned as given"),
+        };
+    }
+    let local = match cmd.single_key() {
+        Some(k) => core.owner(k) == core.id && !core.is_locked(k),
+        None => cmd
+            .keys()
+            .iter()
+            .all(|k| core.owner(k) == core.id && !core.is_locked(k)),
+    };
+    if !local {
+        return Step::Keyspace(db, cmd);
+    }
+    let r = core.eval_read(db, &cmd);
+    count_hit(core, &cmd, &r);
+    Step::Reply(r)
+}
+
+fn count_hit(core: &Core, cmd: &Cmd, r: &Reply) {
+    if matches!(cmd, Cmd::Get { .. }) {
+        let s = &core.shared.stats;
+        if matches!(r, Reply::Nil) {
+            &s.keyspace_misses
         } else {
-            core.propose(LogOp::Cmd { db, cmd }).await
+            &s.keyspace_hits
+        }
+        .fetch_add(1, Relaxed);
+    }
+}
+
+/// Run a parsed keyspace command in database `db`, waiting for other cores.
+pub async fn run(core: &Rc<Core>, db: u32, cmd: Cmd) -> Reply {
+    if cmd.is_write() || cmd.all_shards() {
+        return core.propose(LogOp::Cmd { db, cmd }).await;
+    }
+    let owner = match cmd.single_key() {
+        Some(k) => Some(core.owner(k)),
+        None => {
+            let keys = cmd.keys();
+            let first = core.owner(keys[0]);
+            keys.iter().all(|k| core.owner(k) == first).then_some(first)
         }
     };
-    reply
+    match owner {
+        Some(owner) => {
+            let counted = matches!(cmd, Cmd::Get { .. });
+            let r = core.read(owner, db, cmd).await;
+            if counted {
+                count_hit(core, &Cmd::Get { key: Vec::new() }, &r);
+            }
+            r
+        }
+        None => core.propose(LogOp::Cmd { db, cmd }).await,
+    }
 }

@@ -40,31 +40,37 @@ fn unknown_command(argv: &[Bytes]) -> Reply {
     Reply::Error(format!("ERR unknown command '{name}', with args beginning with: {args}").into())
 }
 
-/// The time a command is parsed at, for Redis's expiry overflow checks.
-fn core_now() -> u64 {
-    crate::clock::physical_ms()
-}
-
 pub fn wrong_arity(name: &str) -> Reply {
     Reply::Error(format!("ERR wrong number of arguments for '{name}' command").into())
 }
 
-/// Run one command from a client and return its reply.
-pub async fn run(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>) -> Reply {
+/// What remains to do for a command after its synchronous part.
+pub enum Step {
+    /// Answered already.
+    Reply(Reply),
+    /// A parsed keyspace command that must wait for another core.
+    Keyspace(u32, cachecat_shards::cmd::Cmd),
+    /// A server command with an asynchronous part (EXEC, WATCH, INFO...).
+    Other(&'static Spec, Vec<Bytes>),
+}
+
+/// Run what can run at once: the command-table checks (name, arity,
+/// authentication), MULTI queueing, parsing, and the command itself when its
+/// keys live on this core and nothing is queued ahead of it there.
+pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>) -> Step {
     let shared = &core.shared;
     shared.stats.commands_processed.fetch_add(1, Relaxed);
     let Some(spec) = table::lookup_any_case(&argv[0]) else {
         flag_multi_error(conn);
-        return unknown_command(&argv);
+        return Step::Reply(unknown_command(&argv));
     };
-    conn.meta.last_ms.store(shared.uptime_ms(), Relaxed);
     if !spec.arity_ok(argv.len()) {
         flag_multi_error(conn);
-        return wrong_arity(spec.name);
+        return Step::Reply(wrong_arity(spec.name));
     }
     if !conn.authed && !spec.has(flag::NO_AUTH) {
         flag_multi_error(conn);
-        return Reply::err("NOAUTH Authentication required.");
+        return Step::Reply(Reply::err("NOAUTH Authentication required."));
     }
     if conn.multi.is_some()
         && !matches!(
@@ -72,9 +78,36 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>) -> Reply {
             "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
         )
     {
-        return queue(conn, spec, argv);
+        return Step::Reply(queue(core, conn, spec, argv));
     }
-    dispatch(core, conn, spec, argv).await
+    let Some(parse) = spec.parse else {
+        return match spec.name {
+            "ping" | "echo" | "hello" | "auth" | "select" | "quit" | "reset" | "client" => {
+                Step::Reply(connection::run(core, conn, spec, &argv))
+            }
+            "command" => Step::Reply(introspect::command(conn, &argv)),
+            _ => Step::Other(spec, argv),
+        };
+    };
+    let pc = ParseCtx {
+        db: conn.db,
+        databases: shared.databases,
+        seed: keyspace::seed(),
+        now: core.read_now(),
+    };
+    match parse(&argv, &pc) {
+        Ok(cmd) => keyspace::try_local(core, conn.db as u32, cmd),
+        Err(e) => Step::Reply(e),
+    }
+}
+
+/// Finish a command that could not complete at once.
+pub async fn finish(core: &Rc<Core>, conn: &mut Conn, step: Step) -> Reply {
+    match step {
+        Step::Reply(r) => r,
+        Step::Keyspace(db, cmd) => keyspace::run(core, db, cmd).await,
+        Step::Other(spec, argv) => dispatch(core, conn, spec, argv).await,
+    }
 }
 
 fn flag_multi_error(conn: &mut Conn) {
@@ -85,7 +118,7 @@ fn flag_multi_error(conn: &mut Conn) {
 
 /// Queue a command inside MULTI. Keyspace commands are parsed now, in the
 /// database selected at this point of the transaction.
-fn queue(conn: &mut Conn, spec: &'static Spec, argv: Vec<Bytes>) -> Reply {
+fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, argv: Vec<Bytes>) -> Reply {
     let m = conn.multi.as_mut().expect("in multi");
     let item = match spec.parse {
         Some(parse) => {
@@ -93,7 +126,7 @@ fn queue(conn: &mut Conn, spec: &'static Spec, argv: Vec<Bytes>) -> Reply {
                 db: m.queue_db,
                 databases: crate::commands::keyspace::databases(),
                 seed: keyspace::seed(),
-                now: core_now(),
+                now: core.read_now(),
             };
             match parse(&argv, &pc) {
                 Ok(cmd) => Queued::Key {
@@ -128,7 +161,7 @@ pub async fn dispatch(
             db: conn.db,
             databases: core.shared.databases,
             seed: keyspace::seed(),
-            now: core_now(),
+            now: core.read_now(),
         };
         return match parse(&argv, &pc) {
             Ok(cmd) => keyspace::run(core, conn.db as u32, cmd).await,

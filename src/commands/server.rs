@@ -47,7 +47,7 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Bytes]) -> 
                     db: conn.db,
                     databases: core.shared.databases,
                     seed: 0,
-                    now: 0,
+                    now: core.read_now(),
                 };
                 let _ = pc;
                 match parse_memory_usage(a, &pc) {

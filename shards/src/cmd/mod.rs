@@ -304,6 +304,21 @@ impl Cmd {
     pub fn keys(&self) -> Vec<&[u8]> {
         use Cmd::*;
         match self {
+            MGet { keys } | Del { keys } | Exists { keys } | Touch { keys } => {
+                keys.iter().map(|k| k.as_slice()).collect()
+            }
+            MSet { pairs } | MSetNx { pairs } => pairs.iter().map(|(k, _)| k.as_slice()).collect(),
+            Rename { src, dst, .. } | Copy { src, dst, .. } => vec![src, dst],
+            DelIfVersion { keys } => keys.iter().map(|(k, _)| k.as_slice()).collect(),
+            _ => self.single_key().into_iter().collect(),
+        }
+    }
+
+    /// The key of a command that touches exactly one key (no allocation, for
+    /// the hot path); None for multi-key and whole-database commands.
+    pub fn single_key(&self) -> Option<&[u8]> {
+        use Cmd::*;
+        match self {
             Get { key }
             | Set { key, .. }
             | SetNx { key, .. }
@@ -335,14 +350,13 @@ impl Cmd {
             | HIncrByFloat { key, .. }
             | HStrlen { key, .. }
             | HRandField { key, .. }
-            | Version { key } => vec![key],
+            | Version { key } => Some(key),
             MGet { keys } | Del { keys } | Exists { keys } | Touch { keys } => {
-                keys.iter().map(|k| k.as_slice()).collect()
+                (keys.len() == 1).then(|| keys[0].as_slice())
             }
-            MSet { pairs } | MSetNx { pairs } => pairs.iter().map(|(k, _)| k.as_slice()).collect(),
-            Rename { src, dst, .. } | Copy { src, dst, .. } => vec![src, dst],
-            DelIfVersion { keys } => keys.iter().map(|(k, _)| k.as_slice()).collect(),
-            Keys { .. } | DbSize | RandomKey { .. } | FlushDb | FlushAll | KeyspaceInfo => vec![],
+            MSet { pairs } | MSetNx { pairs } => (pairs.len() == 1).then(|| pairs[0].0.as_slice()),
+            Rename { .. } | Copy { .. } | DelIfVersion { .. } => None,
+            Keys { .. } | DbSize | RandomKey { .. } | FlushDb | FlushAll | KeyspaceInfo => None,
         }
     }
 
@@ -375,18 +389,15 @@ impl Cmd {
     }
 
     /// Rewrite relative expiries as absolute deadlines at the entry's time
-    /// `ts` (what the log carries), with Redis's overflow check.
-    pub fn stamp(&mut self, ts: u64) -> Result<(), Status> {
-        let exp = match self {
-            Cmd::Set { exp, .. } | Cmd::GetEx { exp, .. } | Cmd::Expire { at: exp, .. } => exp,
-            _ => return Ok(()),
-        };
-        if let Exp::Rel(ms) = *exp {
-            // Parsing rejected values that overflow at the parse time; the
-            // entry's own time is later by a few ms at most, so saturate.
-            *exp = Exp::At(ms.saturating_add(ts as i64));
+    /// `ts` (what the log carries). Parsing already rejected values that
+    /// overflow at parse time; the entry's time is later by a few ms at most,
+    /// so the sum saturates.
+    pub fn stamp(&mut self, ts: u64) {
+        if let Cmd::Set { exp, .. } | Cmd::GetEx { exp, .. } | Cmd::Expire { at: exp, .. } = self {
+            if let Exp::Rel(ms) = *exp {
+                *exp = Exp::At(ms.saturating_add(ts as i64));
+            }
         }
-        Ok(())
     }
 }
 
