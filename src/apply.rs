@@ -18,11 +18,14 @@ use cachecat_shards::Shard;
 
 use crate::core::{Core, Image, Msg, Seq};
 
+/// A key and the database it lives in.
+type DbKey = (u32, Vec<u8>);
+
 /// A multi-shard operation being gathered by its coordinator.
 pub struct Gather {
     seq: Arc<Seq>,
     /// Which keys came from which shard, to send results back.
-    parts: Vec<(usize, Vec<(u32, Vec<u8>)>)>,
+    parts: Vec<(usize, Vec<DbKey>)>,
     images: Vec<Image>,
     watch_ok: bool,
 }

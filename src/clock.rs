@@ -1,7 +1,6 @@
 //! The physical clock, read only by the sequencer (writes' logical time) and
 //! by server commands that report time (TIME, INFO). Shard code never reads
 //! a clock: it receives `now` in its `OpCtx`.
-#![allow(clippy::disallowed_methods)]
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

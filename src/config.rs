@@ -368,7 +368,7 @@ impl Config {
 
     fn set_output_limits(&mut self, value: &str) -> Result<(), ConfigError> {
         let parts: Vec<&str> = value.split_whitespace().collect();
-        if parts.is_empty() || parts.len() % 4 != 0 {
+        if parts.is_empty() || !parts.len().is_multiple_of(4) {
             return Err(ConfigError::Invalid(
                 "Wrong number of arguments in buffer limit configuration.".into(),
             ));

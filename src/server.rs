@@ -157,6 +157,9 @@ async fn core_main(
     Ok(())
 }
 
+/// Keys with the versions they had when found expired.
+type Versioned = Vec<(Vec<u8>, u64)>;
+
 /// Reclaim expired keys: find entries already expired at the read clock and
 /// propose conditional deletes (key, version), so a write that lands between
 /// the decision and the delete survives. Runs `hz` times a second.
@@ -166,7 +169,7 @@ async fn expiry_sweep(core: Rc<Core>) {
         let hz = core.shared.config.lock().map(|c| c.hz).unwrap_or(10).max(1);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
         let now = core.read_now();
-        let batches: Vec<(usize, Vec<(Vec<u8>, u64)>)> = {
+        let batches: Vec<(usize, Versioned)> = {
             let shard = core.shard.borrow();
             cursors
                 .iter_mut()

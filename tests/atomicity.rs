@@ -76,7 +76,7 @@ fn run_checker(server: &Server, dur: Duration) -> (u64, u64) {
             while !stop.load(Ordering::Relaxed) {
                 let (a, b) = &pairs[(n + r) % pairs.len()];
                 n += 1;
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     let reply = c.cmd(&format!("MGET {a} {b}"));
                     let parts: Vec<&str> = reply.split("\r\n").collect();
                     let va = if parts[1] == "$-1" {

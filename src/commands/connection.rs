@@ -370,7 +370,7 @@ fn client_kill(core: &Core, conn: &Conn, a: &[Bytes]) -> Reply {
             None => Reply::err("ERR No such client"),
         };
     }
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Reply::err("ERR syntax error");
     }
     let mut skipme = true;

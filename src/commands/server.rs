@@ -94,7 +94,7 @@ fn config(core: &Core, a: &[Bytes]) -> Reply {
             Reply::Map(out)
         }
         "set" => {
-            if a.len() < 4 || a.len() % 2 != 0 {
+            if a.len() < 4 || !a.len().is_multiple_of(2) {
                 return wrong_arity("config|set");
             }
             let mut next = core.shared.config.lock().expect("config").clone();

@@ -19,7 +19,7 @@ pub fn parse_hmset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
 }
 
 fn hset_like(a: &[Bytes], name: &str, hmset: bool) -> Result<Cmd, Reply> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(Reply::Error(
             format!("ERR wrong number of arguments for '{name}' command").into(),
         ));
@@ -117,7 +117,7 @@ pub fn parse_hrandfield(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
     };
     if let Some(c) = count {
         // Redis bounds the count so count*2 replies cannot overflow.
-        if with_values && (c < -(i64::MAX / 2) || c > i64::MAX / 2) {
+        if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
             return Err(fail(Status::OutOfRange, "hrandfield"));
         }
     }

@@ -122,7 +122,7 @@ fn parse_expire_like(
     };
     let mut when = int(&a[2]).map_err(|s| fail(s, name))?;
     if unit_ms == 1000 {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(fail(Status::InvalidExpire, name));
         }
         when *= 1000;

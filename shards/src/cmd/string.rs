@@ -189,8 +189,11 @@ pub fn parse_mget(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
     })
 }
 
-fn pairs(a: &[Bytes], name: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Reply> {
-    if a.len() % 2 == 0 {
+/// Key-value pairs as MSET takes them.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn pairs(a: &[Bytes], name: &str) -> Result<Pairs, Reply> {
+    if a.len().is_multiple_of(2) {
         return Err(Reply::Error(
             format!("ERR wrong number of arguments for '{name}' command").into(),
         ));
@@ -429,10 +432,7 @@ fn set(
     get: bool,
     ctx: OpCtx,
 ) -> Result<Reply, Status> {
-    let old = match db.get_mut(key, ctx.now, ctx.index) {
-        None => None,
-        Some(e) => Some(e),
-    };
+    let old = db.get_mut(key, ctx.now, ctx.index);
     let old_val = match (&old, get) {
         (
             Some(Entry {
