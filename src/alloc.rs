@@ -1,6 +1,7 @@
 //! A counting global allocator for INFO's `used_memory`: each thread adds to
-//! its own padded counter (no shared cache line on the hot path); INFO sums
-//! them.
+//! its own padded counter with a plain load and store (only that thread
+//! writes it, so no locked instruction on the hot path); INFO sums them.
+//! Threads beyond the slot table share one counter with atomic adds.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -18,16 +19,25 @@ thread_local! {
     static MY_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-fn slot() -> &'static AtomicI64 {
+/// The shared counter for threads without a slot of their own.
+const SHARED: usize = SLOTS - 1;
+
+fn add(n: i64) {
     let i = MY_SLOT
         .try_with(|s| {
             if s.get() == usize::MAX {
-                s.set(NEXT_SLOT.fetch_add(1, Relaxed) % SLOTS);
+                let next = NEXT_SLOT.fetch_add(1, Relaxed);
+                s.set(if next < SHARED { next } else { SHARED });
             }
             s.get()
         })
-        .unwrap_or(SLOTS - 1);
-    &COUNTERS[i].0
+        .unwrap_or(SHARED);
+    let c = &COUNTERS[i].0;
+    if i == SHARED {
+        c.fetch_add(n, Relaxed);
+    } else {
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+    }
 }
 
 pub struct Counting;
@@ -36,22 +46,22 @@ pub struct Counting;
 // count sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        slot().fetch_add(layout.size() as i64, Relaxed);
+        add(layout.size() as i64);
         System.alloc(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        slot().fetch_sub(layout.size() as i64, Relaxed);
+        add(-(layout.size() as i64));
         System.dealloc(ptr, layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        slot().fetch_add(layout.size() as i64, Relaxed);
+        add(layout.size() as i64);
         System.alloc_zeroed(layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        slot().fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
+        add(new_size as i64 - layout.size() as i64);
         System.realloc(ptr, layout, new_size)
     }
 }

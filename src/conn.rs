@@ -162,7 +162,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+        crate::shared::bump(&shared.stats.per_core[core.id].net_in, n as u64);
         rbuf.extend_from_slice(&chunk[..n]);
         let limits = Limits {
             proto_max_bulk_len: shared.proto_max_bulk_len.load(Relaxed),
@@ -189,10 +189,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         if !out.is_empty() {
-            shared
-                .stats
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Relaxed);
+            crate::shared::bump(&shared.stats.per_core[core.id].net_out, out.len() as u64);
             if stream.write_all(&out).await.is_err() {
                 break;
             }

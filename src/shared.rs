@@ -31,14 +31,50 @@ pub struct ClientMeta {
 
 pub struct Stats {
     pub connections_received: AtomicU64,
-    pub commands_processed: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub connected_clients: AtomicU64,
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
     pub expired_keys: AtomicU64,
+    /// Counters bumped on every command, one cache line per core.
+    pub per_core: Vec<CoreStats>,
+}
+
+/// Hot counters of one core. Only that core writes them (a plain load and
+/// store, no locked instruction); INFO sums them.
+#[repr(align(64))]
+#[derive(Default)]
+pub struct CoreStats {
+    pub commands: AtomicU64,
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub net_in: AtomicU64,
+    pub net_out: AtomicU64,
+}
+
+/// Add to a counter that only the calling core writes.
+pub fn bump(c: &AtomicU64, n: u64) {
+    c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+impl Stats {
+    /// Sum one per-core counter over all cores.
+    pub fn sum(&self, f: impl Fn(&CoreStats) -> &AtomicU64) -> u64 {
+        self.per_core.iter().map(|c| f(c).load(Relaxed)).sum()
+    }
+
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.expired_keys,
+        ] {
+            c.store(0, Relaxed);
+        }
+        for c in &self.per_core {
+            for x in [&c.commands, &c.hits, &c.misses, &c.net_in, &c.net_out] {
+                x.store(0, Relaxed);
+            }
+        }
+    }
 }
 
 pub struct Shared {
@@ -78,14 +114,10 @@ impl Shared {
             applied: (0..n).map(|_| AtomicU64::new(0)).collect(),
             stats: Stats {
                 connections_received: AtomicU64::new(0),
-                commands_processed: AtomicU64::new(0),
                 rejected_connections: AtomicU64::new(0),
                 connected_clients: AtomicU64::new(0),
-                keyspace_hits: AtomicU64::new(0),
-                keyspace_misses: AtomicU64::new(0),
-                net_input_bytes: AtomicU64::new(0),
-                net_output_bytes: AtomicU64::new(0),
                 expired_keys: AtomicU64::new(0),
+                per_core: (0..n).map(|_| CoreStats::default()).collect(),
             },
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),

@@ -188,21 +188,18 @@ pub async fn render(core: &Rc<Core>, args: &[Bytes]) -> String {
                     "total_connections_received",
                     &st.connections_received.load(Relaxed),
                 );
-                kv(
-                    "total_commands_processed",
-                    &st.commands_processed.load(Relaxed),
-                );
+                kv("total_commands_processed", &st.sum(|c| &c.commands));
                 kv("instantaneous_ops_per_sec", &0);
-                kv("total_net_input_bytes", &st.net_input_bytes.load(Relaxed));
-                kv("total_net_output_bytes", &st.net_output_bytes.load(Relaxed));
+                kv("total_net_input_bytes", &st.sum(|c| &c.net_in));
+                kv("total_net_output_bytes", &st.sum(|c| &c.net_out));
                 kv(
                     "rejected_connections",
                     &st.rejected_connections.load(Relaxed),
                 );
                 kv("expired_keys", &st.expired_keys.load(Relaxed));
                 kv("evicted_keys", &0);
-                kv("keyspace_hits", &st.keyspace_hits.load(Relaxed));
-                kv("keyspace_misses", &st.keyspace_misses.load(Relaxed));
+                kv("keyspace_hits", &st.sum(|c| &c.hits));
+                kv("keyspace_misses", &st.sum(|c| &c.misses));
                 kv("pubsub_channels", &0);
                 kv("pubsub_patterns", &0);
             }

@@ -4,7 +4,6 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use cachecat_io::Reply;
 use cachecat_shards::cmd::Cmd;
@@ -69,13 +68,15 @@ pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd) -> Step {
 
 fn count_hit(core: &Core, cmd: &Cmd, r: &Reply) {
     if matches!(cmd, Cmd::Get { .. }) {
-        let s = &core.shared.stats;
-        if matches!(r, Reply::Nil) {
-            &s.keyspace_misses
-        } else {
-            &s.keyspace_hits
-        }
-        .fetch_add(1, Relaxed);
+        let s = &core.shared.stats.per_core[core.id];
+        crate::shared::bump(
+            if matches!(r, Reply::Nil) {
+                &s.misses
+            } else {
+                &s.hits
+            },
+            1,
+        );
     }
 }
 

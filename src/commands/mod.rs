@@ -11,7 +11,6 @@ pub mod multi;
 pub mod server;
 
 use std::rc::Rc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
 use cachecat_io::Reply;
@@ -59,7 +58,7 @@ pub enum Step {
 /// keys live on this core and nothing is queued ahead of it there.
 pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>) -> Step {
     let shared = &core.shared;
-    shared.stats.commands_processed.fetch_add(1, Relaxed);
+    crate::shared::bump(&shared.stats.per_core[core.id].commands, 1);
     let Some(spec) = table::lookup_any_case(&argv[0]) else {
         flag_multi_error(conn);
         return Step::Reply(unknown_command(&argv));

@@ -2,7 +2,6 @@
 //! DEBUG (KEYSHARD for tests and operators).
 
 use std::rc::Rc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
 use cachecat_io::Reply;
@@ -129,19 +128,7 @@ fn config(core: &Core, a: &[Bytes]) -> Reply {
             if a.len() != 2 {
                 return wrong_arity("config|resetstat");
             }
-            let s = &core.shared.stats;
-            for c in [
-                &s.connections_received,
-                &s.commands_processed,
-                &s.rejected_connections,
-                &s.keyspace_hits,
-                &s.keyspace_misses,
-                &s.net_input_bytes,
-                &s.net_output_bytes,
-                &s.expired_keys,
-            ] {
-                c.store(0, Relaxed);
-            }
+            core.shared.stats.reset();
             Reply::Ok
         }
         "rewrite" => Reply::err("ERR The server is running without a config file"),
