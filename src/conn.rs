@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::net::{Listener, Stream};
 use bytes::BytesMut;
 use cachecat_io::{encode, Limits, Proto, Reply, RequestParser};
 use cachecat_shards::cmd::tx::Watch;
 use cachecat_shards::cmd::Cmd;
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use glommio::net::{TcpListener, TcpStream};
 
 use crate::core::Core;
 use crate::shared::ClientMeta;
@@ -53,7 +53,7 @@ pub struct Conn {
 }
 
 /// Accept clients on this core's SO_REUSEPORT listener forever.
-pub async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
+pub async fn accept_loop(core: Rc<Core>, listener: Listener) {
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,
@@ -90,7 +90,7 @@ pub async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
     }
 }
 
-fn register(core: &Core, stream: &TcpStream) -> Arc<ClientMeta> {
+fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
     use std::os::fd::AsRawFd;
     let shared = &core.shared;
     let id = shared.next_client_id.fetch_add(1, Relaxed);

@@ -9,6 +9,7 @@ mod config;
 mod conn;
 mod core;
 mod local;
+mod net;
 mod sequencer;
 mod server;
 mod shared;

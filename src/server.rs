@@ -12,7 +12,6 @@ use cachecat_shards::cmd::Cmd;
 use cachecat_shards::op::LogOp;
 use futures_lite::StreamExt;
 use glommio::channels::channel_mesh::MeshBuilder;
-use glommio::net::TcpListener;
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::Config;
@@ -142,10 +141,16 @@ async fn core_main(
         let c = shared.config.lock().expect("config");
         (c.bind.clone(), c.port)
     };
+    let reactor = crate::net::Reactor::new().context("creating the epoll reactor")?;
+    glommio::spawn_local(reactor.clone().run()).detach();
     let mut accepts = Vec::new();
     for addr in bind {
-        let listener = TcpListener::bind((addr.as_str(), port))
-            .map_err(|e| anyhow::anyhow!("binding {addr}:{port}: {e}"))?;
+        let sockaddr = std::net::ToSocketAddrs::to_socket_addrs(&(addr.as_str(), port))
+            .ok()
+            .and_then(|mut a| a.next())
+            .with_context(|| format!("resolving {addr}:{port}"))?;
+        let listener = crate::net::Listener::bind(&reactor, sockaddr)
+            .with_context(|| format!("binding {addr}:{port}"))?;
         accepts.push(glommio::spawn_local(crate::conn::accept_loop(
             core.clone(),
             listener,
