@@ -52,6 +52,31 @@ pub struct Conn {
     pub close: bool,
 }
 
+/// Close clients idle for longer than `timeout` seconds (Redis's
+/// `timeout`), checked once a second; runs on one core for all of them.
+pub async fn close_idle_clients(core: Rc<Core>) {
+    loop {
+        glommio::timer::sleep(Duration::from_secs(1)).await;
+        let timeout = core.shared.timeout.load(Relaxed);
+        if timeout == 0 {
+            continue;
+        }
+        let now = core.shared.uptime_ms();
+        let idle: Vec<Arc<ClientMeta>> = core
+            .shared
+            .clients
+            .lock()
+            .expect("clients")
+            .values()
+            .filter(|m| now.saturating_sub(m.last_ms.load(Relaxed)) > timeout * 1000)
+            .cloned()
+            .collect();
+        for m in idle {
+            m.kill();
+        }
+    }
+}
+
 /// Accept clients on this core's SO_REUSEPORT listener forever.
 pub async fn accept_loop(core: Rc<Core>, listener: Listener) {
     loop {
@@ -146,19 +171,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {
-        let timeout = shared.timeout.load(Relaxed);
-        let read = stream.read(&mut chunk);
-        let n = if timeout > 0 {
-            match glommio::timer::timeout(Duration::from_secs(timeout), async { Ok(read.await) })
-                .await
-            {
-                Ok(r) => r,
-                Err(_) => break, // idle too long: Redis closes silently
-            }
-        } else {
-            read.await
-        };
-        let n = match n {
+        // Idle clients are closed by `close_idle_clients`, as Redis's cron does.
+        let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -168,6 +182,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             proto_max_bulk_len: shared.proto_max_bulk_len.load(Relaxed),
         };
         conn.meta.last_ms.store(shared.uptime_ms(), Relaxed);
+        core.fresh_read_clock(crate::clock::physical_ms(), 2).await;
         loop {
             match parser.parse(&mut rbuf, &limits, conn.authed) {
                 Ok(Some(argv)) => {

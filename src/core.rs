@@ -91,6 +91,9 @@ pub enum Msg {
     Install { index: u64, images: Vec<Image> },
     /// (Part of) a reply for a waiting request.
     Done { req: u32, reply: Reply },
+    /// A read clock too far behind physical time: the sequencer advances it
+    /// and answers (after an idle spell, when it ticks rarely).
+    Tick { from: usize, req: u32 },
 }
 
 pub struct Core {
@@ -239,6 +242,10 @@ impl Core {
             } => self.on_export(seq, from, images, watch_ok),
             Msg::Install { index, images } => self.on_install(index, images),
             Msg::Done { req, reply } => self.pending.complete(req, reply),
+            Msg::Tick { from, req } => {
+                self.advance_read_clock();
+                self.deliver(Some((from, req)), Reply::Ok);
+            }
         }
     }
 
@@ -308,6 +315,21 @@ impl Core {
             },
         );
         self.pending.wait(req).await
+    }
+
+    /// Make sure the read clock is no more than `slack` ms behind physical
+    /// time `now` (as far as unapplied writes allow) before evaluating reads.
+    pub async fn fresh_read_clock(self: &Rc<Self>, now: u64, slack: u64) {
+        if self.read_now() + slack >= now {
+            return;
+        }
+        if self.sequencer.is_some() {
+            self.advance_read_clock();
+            return;
+        }
+        let req = self.pending.register(1, Merge::Single);
+        self.send(0, Msg::Tick { from: self.id, req });
+        self.pending.wait(req).await;
     }
 
     /// Submit an operation to the sequencer and wait for its reply (after

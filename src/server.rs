@@ -129,14 +129,25 @@ async fn core_main(
     if core.sequencer.is_some() {
         let c = core.clone();
         glommio::spawn_local(async move {
+            // The read clock follows physical time to the millisecond while
+            // clients are active; an idle server ticks every 100 ms, and a
+            // connection that finds the clock behind asks for a tick before
+            // it evaluates reads (Core::fresh_read_clock).
+            let mut seen = 0;
             loop {
                 c.advance_read_clock();
-                glommio::timer::sleep(Duration::from_millis(1)).await;
+                let now = c.shared.stats.sum(|s| &s.commands);
+                let period = if now != seen { 1 } else { 100 };
+                seen = now;
+                glommio::timer::sleep(Duration::from_millis(period)).await;
             }
         })
         .detach();
     }
     glommio::spawn_local(expiry_sweep(core.clone())).detach();
+    if core.id == 0 {
+        glommio::spawn_local(crate::conn::close_idle_clients(core.clone())).detach();
+    }
     let (bind, port) = {
         let c = shared.config.lock().expect("config");
         (c.bind.clone(), c.port)

@@ -29,6 +29,21 @@ pub struct ClientMeta {
     pub killed: AtomicBool,
 }
 
+impl ClientMeta {
+    /// Close this client from any core: shut its socket so its read ends.
+    pub fn kill(&self) {
+        self.killed.store(true, Relaxed);
+        let fd = self.fd.load(Relaxed);
+        if fd >= 0 {
+            // SAFETY: shutdown only changes socket state; if the client
+            // already closed it, the call fails harmlessly.
+            unsafe {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+            }
+        }
+    }
+}
+
 pub struct Stats {
     pub connections_received: AtomicU64,
     pub rejected_connections: AtomicU64,

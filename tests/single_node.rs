@@ -330,3 +330,52 @@ fn real_client_library_works() {
         .unwrap();
     assert_eq!((a, b), (50, None));
 }
+
+#[test]
+fn idle_timeout_and_maxclients_are_enforced() {
+    let s = Server::start(&["--maxclients", "2"]);
+    assert!(s.dir.join("cluster-secret").exists(), "--dir is created");
+    let mut a = s.client();
+    let mut b = s.client();
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    assert_eq!(b.cmd("PING"), "+PONG\r\n");
+    let mut c = s.client();
+    assert_eq!(c.read_reply(), "-ERR max number of clients reached\r\n");
+    assert!(c.closed());
+    assert_eq!(a.cmd("CONFIG SET timeout 1"), "+OK\r\n");
+    // b stays idle past the timeout and is closed; a keeps talking.
+    for _ in 0..6 {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    }
+    assert!(b.closed(), "idle client closed after timeout");
+    assert!(
+        s.client().cmd("PING").starts_with("+PONG"),
+        "a slot is free again"
+    );
+}
+
+#[test]
+fn help_lists_the_parameters() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cachecat"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for p in [
+        "--port",
+        "--bind",
+        "--dir",
+        "--threads",
+        "--cpus",
+        "--requirepass",
+        "--config",
+    ] {
+        assert!(text.contains(p), "{p} missing from --help");
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_cachecat"))
+        .args(["--nosuch", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -364,7 +364,7 @@ fn client_kill(core: &Core, conn: &Conn, a: &[Bytes]) -> Reply {
         let target = String::from_utf8_lossy(&a[2]);
         return match clients.iter().find(|m| m.addr == target) {
             Some(m) => {
-                kill(m);
+                m.kill();
                 Reply::Ok
             }
             None => Reply::err("ERR No such client"),
@@ -408,22 +408,9 @@ fn client_kill(core: &Core, conn: &Conn, a: &[Bytes]) -> Reply {
             _ => false,
         });
         if hit {
-            kill(m);
+            m.kill();
             killed += 1;
         }
     }
     Reply::Int(killed)
-}
-
-/// Close a client from any core: shut its socket so its read ends.
-fn kill(m: &ClientMeta) {
-    m.killed.store(true, Relaxed);
-    let fd = m.fd.load(Relaxed);
-    if fd >= 0 {
-        // SAFETY: shutdown on a descriptor only changes socket state; if the
-        // client already closed it, the call fails harmlessly.
-        unsafe {
-            libc::shutdown(fd, libc::SHUT_RDWR);
-        }
-    }
 }

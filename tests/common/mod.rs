@@ -192,9 +192,20 @@ impl Client {
         }
     }
 
-    /// Whether the server closed the connection (reads EOF).
+    /// Whether the server closed the connection (EOF or reset within 3 s;
+    /// a read that merely times out means it is still open).
     pub fn closed(&mut self) -> bool {
+        let _ = self.w.set_read_timeout(Some(Duration::from_secs(3)));
         let mut b = [0u8; 1];
-        matches!(self.r.read(&mut b), Ok(0) | Err(_))
+        let r = self.r.read(&mut b);
+        let _ = self.w.set_read_timeout(Some(Duration::from_secs(10)));
+        match r {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
     }
 }
