@@ -12,6 +12,10 @@ use bytes::BytesMut;
 use cachecat_io::{encode, Limits, Proto, Reply, RequestParser};
 use cachecat_shards::cmd::tx::Watch;
 use cachecat_shards::cmd::Cmd;
+use cachecat_shards::op::LogOp;
+use std::collections::VecDeque;
+
+use crate::commands::{self, Step};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::core::Core;
@@ -149,6 +153,36 @@ fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
     meta
 }
 
+/// A reply of a pipeline not yet encoded: ready, or awaited from another core.
+enum Pend {
+    Ready(Reply),
+    Wait { req: u32, get: bool },
+}
+
+/// Whether a command (by name) is a keyspace command; others wait for the
+/// commands in flight before them (they may change the connection's state,
+/// e.g. HELLO the protocol its replies are encoded in).
+fn is_keyspace(argv: &[bytes::Bytes]) -> bool {
+    cachecat_shards::table::lookup_any_case(&argv[0]).is_some_and(|s| s.parse.is_some())
+}
+
+/// Encode the pending replies in order, waiting for those still in flight.
+async fn drain(core: &Rc<Core>, pend: &mut VecDeque<Pend>, proto: Proto, out: &mut Vec<u8>) {
+    while let Some(p) = pend.pop_front() {
+        let r = match p {
+            Pend::Ready(r) => r,
+            Pend::Wait { req, get } => {
+                let r = core.pending.wait(req).await;
+                if get {
+                    commands::keyspace::count_hit(core, &Cmd::Get { key: Vec::new() }, &r);
+                }
+                r
+            }
+        };
+        encode(&r, proto, out);
+    }
+}
+
 /// Serve one client until it quits, errs or is killed.
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     core: Rc<Core>,
@@ -170,6 +204,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut pend: VecDeque<Pend> = VecDeque::new();
     loop {
         // Idle clients are closed by `close_idle_clients`, as Redis's cron does.
         let n = match stream.read(&mut chunk).await {
@@ -186,23 +221,44 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         loop {
             match parser.parse(&mut rbuf, &limits, conn.authed) {
                 Ok(Some(argv)) => {
-                    let reply = match crate::commands::begin(&core, &mut conn, argv) {
-                        crate::commands::Step::Reply(r) => r,
-                        step => crate::commands::finish(&core, &mut conn, step).await,
-                    };
-                    encode(&reply, conn.proto, &mut out);
+                    if !pend.is_empty() && !is_keyspace(&argv) {
+                        drain(&core, &mut pend, conn.proto, &mut out).await;
+                    }
+                    match commands::begin(&core, &mut conn, argv, !pend.is_empty()) {
+                        Step::Reply(r) if pend.is_empty() => encode(&r, conn.proto, &mut out),
+                        Step::Reply(r) => pend.push_back(Pend::Ready(r)),
+                        Step::Keyspace(db, cmd) if pend.is_empty() && rbuf.is_empty() => {
+                            let r = commands::keyspace::run(&core, db, cmd).await;
+                            encode(&r, conn.proto, &mut out);
+                        }
+                        Step::Keyspace(db, cmd) => {
+                            // More commands follow: send this one on and go
+                            // on parsing. Everything after it goes through
+                            // the sequencer too, so the order holds.
+                            let get = matches!(cmd, Cmd::Get { .. });
+                            let req = core.submit(LogOp::Cmd { db, cmd });
+                            pend.push_back(Pend::Wait { req, get });
+                        }
+                        other => {
+                            drain(&core, &mut pend, conn.proto, &mut out).await;
+                            let r = commands::finish(&core, &mut conn, other).await;
+                            encode(&r, conn.proto, &mut out);
+                        }
+                    }
                     if conn.close {
                         break;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    drain(&core, &mut pend, conn.proto, &mut out).await;
                     e.encode(&mut out);
                     conn.close = true;
                     break;
                 }
             }
         }
+        drain(&core, &mut pend, conn.proto, &mut out).await;
         if !out.is_empty() {
             crate::shared::bump(&shared.stats.per_core[core.id].net_out, out.len() as u64);
             if stream.write_all(&out).await.is_err() {

@@ -335,6 +335,13 @@ impl Core {
     /// Submit an operation to the sequencer and wait for its reply (after
     /// every owning shard applied it).
     pub async fn propose(self: &Rc<Self>, op: LogOp) -> Reply {
+        let req = self.submit(op);
+        self.pending.wait(req).await
+    }
+
+    /// Hand an operation to the sequencer without waiting; the reply arrives
+    /// at the returned request id (`pending.wait`).
+    pub fn submit(self: &Rc<Self>, op: LogOp) -> u32 {
         let all = op.all_shards();
         let (parts, merge) = match &op {
             LogOp::Cmd { cmd, .. } if all => (self.n as u32, cmd.merge()),
@@ -354,6 +361,6 @@ impl Core {
                 },
             );
         }
-        self.pending.wait(req).await
+        req
     }
 }

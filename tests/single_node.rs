@@ -379,3 +379,40 @@ fn help_lists_the_parameters() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn pipelines_keep_their_order_across_cores() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut c = s.client();
+    // Keys on both shards, so some commands wait for the other core while
+    // later ones could run locally.
+    let keys: Vec<String> = (0..8).map(|i| format!("key{i}")).collect();
+    let shards: std::collections::HashSet<String> = keys
+        .iter()
+        .map(|k| c.cmd(&format!("DEBUG KEYSHARD {k}")))
+        .collect();
+    assert_eq!(shards.len(), 2, "keys spread over both shards");
+    let mut batch = Vec::new();
+    let mut expect = Vec::new();
+    for round in 0..20 {
+        for k in &keys {
+            batch.extend(encode(&[
+                b"SET",
+                k.as_bytes(),
+                format!("{round}").as_bytes(),
+            ]));
+            expect.push("+OK\r\n".to_string());
+            batch.extend(encode(&[b"GET", k.as_bytes()]));
+            let v = round.to_string();
+            expect.push(format!("${}\r\n{v}\r\n", v.len()));
+            batch.extend(encode(&[b"INCR", format!("n-{k}").as_bytes()]));
+            expect.push(format!(":{}\r\n", round + 1));
+        }
+        batch.extend(encode(&[b"PING"]));
+        expect.push("+PONG\r\n".to_string());
+    }
+    c.send_raw(&batch);
+    for (i, e) in expect.iter().enumerate() {
+        assert_eq!(&c.read_reply(), e, "reply {i}");
+    }
+}

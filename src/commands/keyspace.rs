@@ -43,7 +43,11 @@ pub fn databases() -> usize {
 /// Run a keyspace command at once when it can: a read whose key lives on
 /// this core and is not held by a multi-shard write, or a write that this
 /// core can sequence and apply with nothing queued ahead of it.
-pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd) -> Step {
+///
+/// A write applied here is sequenced after everything this connection sent
+/// before (the sequencer is local and its queue empty), so it may run even
+/// when earlier commands are still in flight (`behind`); a read may not.
+pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd, behind: bool) -> Step {
     if cmd.is_write() || cmd.all_shards() {
         return match core.try_apply_local(LogOp::Cmd { db, cmd }) {
             Ok(r) => Step::Reply(r),
@@ -58,7 +62,7 @@ pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd) -> Step {
             .iter()
             .all(|k| core.owner(k) == core.id && !core.is_locked(k)),
     };
-    if !local {
+    if !local || behind {
         return Step::Keyspace(db, cmd);
     }
     let r = core.eval_read(db, &cmd);
@@ -66,7 +70,7 @@ pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd) -> Step {
     Step::Reply(r)
 }
 
-fn count_hit(core: &Core, cmd: &Cmd, r: &Reply) {
+pub fn count_hit(core: &Core, cmd: &Cmd, r: &Reply) {
     if matches!(cmd, Cmd::Get { .. }) {
         let s = &core.shared.stats.per_core[core.id];
         crate::shared::bump(

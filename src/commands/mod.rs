@@ -56,7 +56,10 @@ pub enum Step {
 /// Run what can run at once: the command-table checks (name, arity,
 /// authentication), MULTI queueing, parsing, and the command itself when its
 /// keys live on this core and nothing is queued ahead of it there.
-pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>) -> Step {
+///
+/// `behind` says earlier commands of this connection are still in flight: a
+/// read must then not run ahead of them on the local shard.
+pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>, behind: bool) -> Step {
     let shared = &core.shared;
     crate::shared::bump(&shared.stats.per_core[core.id].commands, 1);
     let Some(spec) = table::lookup_any_case(&argv[0]) else {
@@ -95,7 +98,7 @@ pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>) -> Step {
         now: core.read_now(),
     };
     match parse(&argv, &pc) {
-        Ok(cmd) => keyspace::try_local(core, conn.db as u32, cmd),
+        Ok(cmd) => keyspace::try_local(core, conn.db as u32, cmd, behind),
         Err(e) => Step::Reply(e),
     }
 }
