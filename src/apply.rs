@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use cachecat_shards::op::{apply, watches_hold};
+use cachecat_shards::op::{apply, watches_hold, LogOp};
 use cachecat_shards::Shard;
 
 use crate::core::{Core, Image, Msg, Seq};
@@ -61,13 +61,13 @@ impl Core {
         self.shared.applied[self.id].fetch_max(index, Ordering::AcqRel);
     }
 
-    fn apply_entry(self: &Rc<Self>, seq: Arc<Seq>) {
+    fn apply_entry(self: &Rc<Self>, mut seq: Arc<Seq>) {
         let ctx = seq.ctx();
         if seq.all || seq.mask.count_ones() == 1 {
             let reply = {
                 let mut shard = self.shard.borrow_mut();
                 let ok = watches_hold(&seq.op, &shard, ctx.now, |_| true);
-                apply(&seq.op, &mut shard, ctx, ok)
+                with_op(&mut seq, |op| apply(op, &mut shard, ctx, ok))
             };
             if !seq.read_only {
                 self.mark_applied(seq.index);
@@ -156,14 +156,15 @@ impl Core {
             }
         };
         let Some(g) = done else { return };
-        let seq = g.seq;
+        let mut seq = g.seq;
         let mut temp = Shard::new(self.shared.databases);
         for img in g.images {
             if let Some(e) = img.entry {
                 temp.db_mut(img.db as usize).insert(&img.key, e);
             }
         }
-        let reply = apply(&seq.op, &mut temp, seq.ctx(), g.watch_ok);
+        let ctx = seq.ctx();
+        let reply = with_op(&mut seq, |op| apply(op, &mut temp, ctx, g.watch_ok));
         self.deliver(seq.origin, reply);
         if seq.read_only || self.shared.no_barrier() {
             return;
@@ -232,6 +233,15 @@ impl Core {
     }
 }
 
+/// Run `f` on the operation, which applying spends (values move into the
+/// keyspace): in place when this is its only holder, else on a copy.
+fn with_op<R>(seq: &mut Arc<Seq>, f: impl FnOnce(&mut LogOp) -> R) -> R {
+    match Arc::get_mut(seq) {
+        Some(s) => f(&mut s.op),
+        None => f(&mut seq.op.clone()),
+    }
+}
+
 fn clone_images(images: &[Image]) -> Vec<Image> {
     images
         .iter()
@@ -259,7 +269,7 @@ fn run_on_images(seq: &Seq, images: Vec<Image>, watch_ok: bool) -> Vec<Image> {
             temp.db_mut(img.db as usize).insert(&img.key, e);
         }
     }
-    apply(&seq.op, &mut temp, seq.ctx(), watch_ok);
+    apply(&mut seq.op.clone(), &mut temp, seq.ctx(), watch_ok);
     keys.into_iter()
         .map(|(db, key)| Image {
             entry: temp.db(db as usize).get_raw(&key).cloned(),

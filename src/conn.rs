@@ -66,17 +66,10 @@ pub async fn close_idle_clients(core: Rc<Core>) {
             continue;
         }
         let now = core.shared.uptime_ms();
-        let idle: Vec<Arc<ClientMeta>> = core
-            .shared
-            .clients
-            .lock()
-            .expect("clients")
-            .values()
-            .filter(|m| now.saturating_sub(m.last_ms.load(Relaxed)) > timeout * 1000)
-            .cloned()
-            .collect();
-        for m in idle {
-            m.kill();
+        for m in core.shared.all_clients() {
+            if now.saturating_sub(m.last_ms.load(Relaxed)) > timeout * 1000 {
+                m.kill();
+            }
         }
     }
 }

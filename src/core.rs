@@ -208,18 +208,23 @@ impl Core {
     /// spawned as its own task.
     pub fn handle(self: &Rc<Self>, msg: Msg) {
         match msg {
-            Msg::Read { from, req, db, cmd } => {
-                let key = cmd.single_key().map(|k| k.to_vec()).unwrap_or_default();
-                if self.is_locked(&key) {
+            Msg::Read {
+                from,
+                req,
+                db,
+                mut cmd,
+            } => {
+                if cmd.single_key().is_some_and(|k| self.is_locked(k)) {
+                    let key = cmd.single_key().unwrap_or_default().to_vec();
                     let core = self.clone();
                     glommio::spawn_local(async move {
                         core.wait_unlocked(&key).await;
-                        let r = core.eval_read(db, &cmd);
+                        let r = core.eval_read(db, &mut cmd);
                         core.deliver(Some((from, req)), r);
                     })
                     .detach();
                 } else {
-                    let r = self.eval_read(db, &cmd);
+                    let r = self.eval_read(db, &mut cmd);
                     self.deliver(Some((from, req)), r);
                 }
             }
@@ -285,7 +290,7 @@ impl Core {
     }
 
     /// Evaluate a read on this core's shard at the current read clock.
-    pub fn eval_read(&self, db: u32, cmd: &Cmd) -> Reply {
+    pub fn eval_read(&self, db: u32, cmd: &mut Cmd) -> Reply {
         let ctx = OpCtx {
             now: self.read_now(),
             index: 0,
@@ -294,7 +299,7 @@ impl Core {
     }
 
     /// Run a single-key read on the shard owning its key.
-    pub async fn read(self: &Rc<Self>, owner: usize, db: u32, cmd: Cmd) -> Reply {
+    pub async fn read(self: &Rc<Self>, owner: usize, db: u32, mut cmd: Cmd) -> Reply {
         if owner == self.id {
             if let Some(k) = cmd.single_key() {
                 if self.is_locked(k) {
@@ -302,7 +307,7 @@ impl Core {
                     self.wait_unlocked(&k).await;
                 }
             }
-            return self.eval_read(db, &cmd);
+            return self.eval_read(db, &mut cmd);
         }
         let req = self.pending.register(1, Merge::Single);
         self.send(

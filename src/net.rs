@@ -358,48 +358,66 @@ impl Drop for Stream {
     }
 }
 
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
+/// Which readiness a socket call waits for.
+#[derive(Clone, Copy)]
+enum Dir {
+    Read,
+    Write,
+}
+
+impl Stream {
+    /// Run a non-blocking socket call until it completes or fails; when it
+    /// would block, wait for the next readiness edge in that direction. A
+    /// short transfer means the socket is drained (or full): with
+    /// edge-triggered epoll the next change raises a new event.
+    fn poll_io(
+        &self,
+        cx: &Context<'_>,
+        dir: Dir,
+        len: usize,
+        mut call: impl FnMut() -> isize,
     ) -> Poll<io::Result<usize>> {
         loop {
-            // SAFETY: buf is valid for buf.len() bytes.
-            let n = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
+            let n = call();
+            let mut slots = self.reactor.slots.borrow_mut();
+            let slot = &mut slots[self.token];
+            let (ready, waiter) = match dir {
+                Dir::Read => (&mut slot.readable, &mut slot.reader),
+                Dir::Write => (&mut slot.writable, &mut slot.writer),
             };
             if n >= 0 {
-                if (n as usize) < buf.len() {
-                    // Drained: with edge-triggered epoll the next arrival
-                    // raises a new event.
-                    self.reactor.slots.borrow_mut()[self.token].readable = false;
+                if (n as usize) < len {
+                    *ready = false;
                 }
                 return Poll::Ready(Ok(n as usize));
             }
             let e = io::Error::last_os_error();
             match e.kind() {
                 io::ErrorKind::Interrupted => continue,
+                // An event arrived since the call: try again.
+                io::ErrorKind::WouldBlock if *ready => *ready = false,
                 io::ErrorKind::WouldBlock => {
-                    let mut slots = self.reactor.slots.borrow_mut();
-                    let slot = &mut slots[self.token];
-                    if slot.readable {
-                        // An event arrived between our read and now: retry.
-                        slot.readable = false;
-                        drop(slots);
-                        continue;
-                    }
-                    slot.reader = Some(cx.waker().clone());
+                    *waiter = Some(cx.waker().clone());
                     return Poll::Pending;
                 }
                 _ => return Poll::Ready(Err(e)),
             }
         }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let fd = self.fd.as_raw_fd();
+        let len = buf.len();
+        // SAFETY: buf is valid for len bytes.
+        self.poll_io(cx, Dir::Read, len, || unsafe {
+            libc::recv(fd, buf.as_mut_ptr().cast(), len, libc::MSG_DONTWAIT)
+        })
     }
 }
 
@@ -409,39 +427,16 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            // SAFETY: buf is valid for buf.len() bytes.
-            let n = unsafe {
-                libc::send(
-                    self.fd.as_raw_fd(),
-                    buf.as_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-                )
-            };
-            if n >= 0 {
-                if (n as usize) < buf.len() {
-                    self.reactor.slots.borrow_mut()[self.token].writable = false;
-                }
-                return Poll::Ready(Ok(n as usize));
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock => {
-                    let mut slots = self.reactor.slots.borrow_mut();
-                    let slot = &mut slots[self.token];
-                    if slot.writable {
-                        slot.writable = false;
-                        drop(slots);
-                        continue;
-                    }
-                    slot.writer = Some(cx.waker().clone());
-                    return Poll::Pending;
-                }
-                _ => return Poll::Ready(Err(e)),
-            }
-        }
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: buf is valid for buf.len() bytes.
+        self.poll_io(cx, Dir::Write, buf.len(), || unsafe {
+            libc::send(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        })
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -127,7 +127,7 @@ impl Core {
         let reply = {
             let mut shard = self.shard.borrow_mut();
             let ok = watches_hold(&op, &shard, ts, |_| true);
-            apply(&op, &mut shard, ctx, ok)
+            apply(&mut op, &mut shard, ctx, ok)
         };
         if !read_only {
             self.shared.applied[self.id].fetch_max(index, Ordering::AcqRel);
@@ -154,15 +154,22 @@ impl Core {
             read_only,
             origin,
         });
-        for shard in 0..self.n {
-            if mask & (1 << shard) == 0 {
-                continue;
+        // The last recipient gets the original, so a single-shard op arrives
+        // with one holder and is applied in place.
+        let last = 63 - mask.leading_zeros() as usize;
+        for shard in 0..last {
+            if mask & (1 << shard) != 0 {
+                self.route(shard, seq.clone());
             }
-            if shard == self.id {
-                self.enqueue(seq.clone());
-            } else {
-                self.send(shard, Msg::Apply(seq.clone()));
-            }
+        }
+        self.route(last, seq);
+    }
+
+    fn route(self: &Rc<Self>, shard: usize, seq: Arc<Seq>) {
+        if shard == self.id {
+            self.enqueue(seq);
+        } else {
+            self.send(shard, Msg::Apply(seq));
         }
     }
 }

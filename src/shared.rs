@@ -161,6 +161,16 @@ impl Shared {
             .store(!c.requirepass.is_empty(), Relaxed);
     }
 
+    /// A snapshot of every connected client.
+    pub fn all_clients(&self) -> Vec<Arc<ClientMeta>> {
+        self.clients
+            .lock()
+            .expect("clients")
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Milliseconds since start, on the monotonic clock.
     pub fn uptime_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64

@@ -63,7 +63,10 @@ impl LogOp {
 /// Apply (or, for reads, evaluate) `op` on `shard`. `watches_ok` is the
 /// verdict on an EXEC's watched keys (see [`watches_hold`]); it is ignored
 /// for other operations.
-pub fn apply(op: &LogOp, shard: &mut Shard, ctx: OpCtx, watches_ok: bool) -> Reply {
+///
+/// Writes move their values out of `op` into the keyspace (no copy); the op
+/// is spent afterwards.
+pub fn apply(op: &mut LogOp, shard: &mut Shard, ctx: OpCtx, watches_ok: bool) -> Reply {
     let r = match op {
         LogOp::Cmd { db, cmd } => execute(cmd, shard, *db as usize, ctx),
         LogOp::Exec { items, .. } => tx::exec(items, watches_ok, shard, ctx),

@@ -2,7 +2,6 @@
 
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use cachecat_io::{Proto, Reply};
@@ -303,14 +302,7 @@ fn client_line(core: &Core, m: &ClientMeta) -> String {
 }
 
 fn client_list(core: &Core, a: &[Bytes]) -> Reply {
-    let clients: Vec<Arc<ClientMeta>> = core
-        .shared
-        .clients
-        .lock()
-        .expect("clients")
-        .values()
-        .cloned()
-        .collect();
+    let clients = core.shared.all_clients();
     let mut ids: Option<Vec<u64>> = None;
     let mut i = 2;
     while i < a.len() {
@@ -351,14 +343,7 @@ fn client_list(core: &Core, a: &[Bytes]) -> Reply {
 }
 
 fn client_kill(core: &Core, conn: &Conn, a: &[Bytes]) -> Reply {
-    let clients: Vec<Arc<ClientMeta>> = core
-        .shared
-        .clients
-        .lock()
-        .expect("clients")
-        .values()
-        .cloned()
-        .collect();
+    let clients = core.shared.all_clients();
     if a.len() == 3 {
         // Old form: CLIENT KILL ip:port.
         let target = String::from_utf8_lossy(&a[2]);

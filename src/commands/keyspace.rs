@@ -47,7 +47,7 @@ pub fn databases() -> usize {
 /// A write applied here is sequenced after everything this connection sent
 /// before (the sequencer is local and its queue empty), so it may run even
 /// when earlier commands are still in flight (`behind`); a read may not.
-pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd, behind: bool) -> Step {
+pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
     if cmd.is_write() || cmd.all_shards() {
         return match core.try_apply_local(LogOp::Cmd { db, cmd }) {
             Ok(r) => Step::Reply(r),
@@ -65,7 +65,7 @@ pub fn try_local(core: &Rc<Core>, db: u32, cmd: Cmd, behind: bool) -> Step {
     if !local || behind {
         return Step::Keyspace(db, cmd);
     }
-    let r = core.eval_read(db, &cmd);
+    let r = core.eval_read(db, &mut cmd);
     count_hit(core, &cmd, &r);
     Step::Reply(r)
 }

@@ -4,41 +4,10 @@ use bytes::Bytes;
 
 use crate::Status;
 
-/// Redis's `string2ll`: optional '-', no '+', no leading zeros, no spaces,
-/// at most 20 characters, within i64.
+/// Redis's `string2ll` (the io crate's parser of the same rule): optional
+/// '-', no '+', no leading zeros, no spaces, at most 20 characters, within i64.
 pub fn parse_i64(s: &[u8]) -> Result<i64, Status> {
-    if s.is_empty() || s.len() > 20 {
-        return Err(Status::NotInteger);
-    }
-    if s == b"0" {
-        return Ok(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return Err(Status::NotInteger),
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(Status::NotInteger);
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((c - b'0') as u64))
-            .ok_or(Status::NotInteger)?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            return Err(Status::NotInteger);
-        }
-        Ok((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).map_err(|_| Status::NotInteger)
-    }
+    cachecat_io::parse::string2ll(s).ok_or(Status::NotInteger)
 }
 
 /// Case-insensitive keyword comparison (`b"EX"` etc.).

@@ -168,15 +168,15 @@ fn bulk(v: &[u8]) -> Reply {
     Reply::bulk(v.to_vec())
 }
 
-pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
+pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
     let now = ctx.now;
     Ok(match cmd {
         Cmd::HSet { key, pairs, hmset } => {
             check_hash(db, key, now)?;
             let h = write_hash(db, key, ctx)?;
             let mut added = 0;
-            for (f, v) in pairs {
-                added += h.set(f, v.clone()) as i64;
+            for (f, v) in pairs.iter_mut() {
+                added += h.set(f, std::mem::take(v)) as i64;
             }
             if *hmset {
                 Reply::Ok
@@ -188,7 +188,7 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
             if read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) {
                 return Ok(Reply::Int(0));
             }
-            write_hash(db, key, ctx)?.set(field, val.clone());
+            write_hash(db, key, ctx)?.set(field, std::mem::take(val));
             Reply::Int(1)
         }
         Cmd::HGet { key, field } => {
@@ -350,8 +350,9 @@ mod tests {
             .map(|p| Bytes::copy_from_slice(p.as_bytes()))
             .collect();
         let spec = crate::table::lookup(&a[0].to_ascii_lowercase()).unwrap();
-        let cmd = (spec.parse.unwrap())(&a, &ParseCtx::test()).unwrap_or_else(|e| e.into_cmd_err());
-        super::super::execute(&cmd, shard, 0, OpCtx { now: 10, index })
+        let mut cmd =
+            (spec.parse.unwrap())(&a, &ParseCtx::test()).unwrap_or_else(|e| e.into_cmd_err());
+        super::super::execute(&mut cmd, shard, 0, OpCtx { now: 10, index })
     }
 
     trait IntoCmdErr {

@@ -268,7 +268,7 @@ pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> Reply {
     )
 }
 
-pub fn execute(cmd: &Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Result<Reply, Status> {
+pub fn execute(cmd: &mut Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Result<Reply, Status> {
     let now = ctx.now;
     let db = shard.db_mut(dbi);
     Ok(match cmd {

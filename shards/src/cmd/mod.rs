@@ -404,7 +404,7 @@ impl Cmd {
 /// Run `cmd` against `shard` in database `db`. Reads never modify the shard
 /// (they may run with `ctx.index == 0`); writes stamp every key they change
 /// with `ctx.index`.
-pub fn execute(cmd: &Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply {
+pub fn execute(cmd: &mut Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply {
     let name = name_of(cmd);
     let r = match cmd {
         Cmd::Get { .. }

@@ -299,7 +299,7 @@ fn new_str(data: Vec<u8>, ctx: OpCtx) -> Entry {
     Entry::new(Value::Str(StrVal::new(data)), ctx.index)
 }
 
-pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
+pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
     let now = ctx.now;
     Ok(match cmd {
         Cmd::Get { key } => match read_str(db, key, now)? {
@@ -312,12 +312,12 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
             exp,
             cond,
             get,
-        } => set(db, key, val, exp, *cond, *get, ctx)?,
+        } => set(db, key, std::mem::take(val), exp, *cond, *get, ctx)?,
         Cmd::SetNx { key, val } => {
             if db.get_mut(key, now, ctx.index).is_some() {
                 Reply::Int(0)
             } else {
-                db.insert(key, new_str(val.clone(), ctx));
+                db.insert(key, new_str(std::mem::take(val), ctx));
                 Reply::Int(1)
             }
         }
@@ -364,8 +364,8 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
                 .collect(),
         ),
         Cmd::MSet { pairs } => {
-            for (k, v) in pairs {
-                db.insert(k, new_str(v.clone(), ctx));
+            for (k, v) in pairs.iter_mut() {
+                db.insert(k, new_str(std::mem::take(v), ctx));
             }
             Reply::Ok
         }
@@ -373,8 +373,8 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
             if pairs.iter().any(|(k, _)| db.get(k, now).is_some()) {
                 Reply::Int(0)
             } else {
-                for (k, v) in pairs {
-                    db.insert(k, new_str(v.clone(), ctx));
+                for (k, v) in pairs.iter_mut() {
+                    db.insert(k, new_str(std::mem::take(v), ctx));
                 }
                 Reply::Int(1)
             }
@@ -426,7 +426,7 @@ pub fn execute(cmd: &Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
 fn set(
     db: &mut Db,
     key: &[u8],
-    val: &[u8],
+    val: Vec<u8>,
     exp: &Exp,
     cond: Cond,
     get: bool,
@@ -456,7 +456,7 @@ fn set(
     if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
         return Ok(reply_skip());
     }
-    let mut e = new_str(val.to_vec(), ctx);
+    let mut e = new_str(val, ctx);
     match *exp {
         Exp::Clear | Exp::Rel(_) | Exp::Invalid(_) => {}
         Exp::Keep => e.expire_at = old_ttl,
@@ -574,7 +574,7 @@ mod tests {
         cmd.stamp(c.now);
         let mut shard = crate::Shard::new(1);
         std::mem::swap(shard.db_mut(0), db);
-        let r = super::super::execute(&cmd, &mut shard, 0, c);
+        let r = super::super::execute(&mut cmd, &mut shard, 0, c);
         std::mem::swap(shard.db_mut(0), db);
         r
     }

@@ -45,13 +45,13 @@ pub fn version_reply(shard: &Shard, db: usize, key: &[u8], now: u64) -> Reply {
 
 /// Run a transaction's commands in order; `watches_ok` was decided by the
 /// shards owning the watched keys. An aborted EXEC replies with a nil array.
-pub fn exec(items: &[(u32, Cmd)], watches_ok: bool, shard: &mut Shard, ctx: OpCtx) -> Reply {
+pub fn exec(items: &mut [(u32, Cmd)], watches_ok: bool, shard: &mut Shard, ctx: OpCtx) -> Reply {
     if !watches_ok {
         return Reply::NilArray;
     }
     Reply::Array(
         items
-            .iter()
+            .iter_mut()
             .map(|(db, cmd)| execute(cmd, shard, *db as usize, ctx))
             .collect(),
     )
