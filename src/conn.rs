@@ -32,7 +32,7 @@ pub enum Queued {
     /// element, as Redis reports such errors at EXEC time.
     Failed(Reply),
     /// Any other command, run when EXEC runs.
-    Server(Vec<bytes::Bytes>),
+    Server(Vec<Vec<u8>>),
 }
 
 pub struct Multi {
@@ -155,7 +155,7 @@ enum Pend {
 /// Whether a command (by name) is a keyspace command; others wait for the
 /// commands in flight before them (they may change the connection's state,
 /// e.g. HELLO the protocol its replies are encoded in).
-fn is_keyspace(argv: &[bytes::Bytes]) -> bool {
+fn is_keyspace(argv: &[Vec<u8>]) -> bool {
     cachecat_shards::table::lookup_any_case(&argv[0]).is_some_and(|s| s.parse.is_some())
 }
 

@@ -223,7 +223,6 @@ pub fn lookup_any_case(name: &[u8]) -> Option<&'static Spec> {
 mod tests {
     use super::*;
     use crate::cmd::ParseCtx;
-    use bytes::Bytes;
 
     #[test]
     fn arity_rule() {
@@ -322,8 +321,8 @@ mod tests {
         let mut covered = std::collections::HashSet::new();
         for argv in samples {
             let spec = lookup(argv[0].as_bytes()).unwrap();
-            let a: Vec<Bytes> = argv.iter().map(|s| Bytes::from(s.to_string())).collect();
-            let cmd = (spec.parse.unwrap())(&a, &pc).unwrap();
+            let mut a: Vec<Vec<u8>> = argv.iter().map(|s| s.as_bytes().to_vec()).collect();
+            let cmd = (spec.parse.unwrap())(&mut a, &pc).unwrap();
             assert_eq!(spec.has(WRITE), cmd.is_write(), "{}", spec.name);
             covered.insert(spec.name);
         }

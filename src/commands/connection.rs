@@ -16,14 +16,14 @@ use crate::shared::ClientMeta;
 
 pub const REDIS_VERSION: &str = "7.0.15";
 
-pub fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Bytes]) -> Reply {
+pub fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -> Reply {
     match spec.name {
         "ping" => match a.len() {
             1 => Reply::simple("PONG"),
-            2 => Reply::Bulk(a[1].clone()),
+            2 => Reply::bulk(a[1].clone()),
             _ => wrong_arity("ping"),
         },
-        "echo" => Reply::Bulk(a[1].clone()),
+        "echo" => Reply::bulk(a[1].clone()),
         "hello" => hello(core, conn, a),
         "auth" => auth(core, conn, a),
         "select" => match parse_i64(&a[1]) {
@@ -73,7 +73,7 @@ fn check_password(core: &Core, user: &[u8], pass: &[u8]) -> bool {
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
-fn auth(core: &Core, conn: &mut Conn, a: &[Bytes]) -> Reply {
+fn auth(core: &Core, conn: &mut Conn, a: &[Vec<u8>]) -> Reply {
     if a.len() > 3 {
         return Reply::err("ERR syntax error");
     }
@@ -95,7 +95,7 @@ fn auth(core: &Core, conn: &mut Conn, a: &[Bytes]) -> Reply {
     }
 }
 
-fn hello(core: &Core, conn: &mut Conn, a: &[Bytes]) -> Reply {
+fn hello(core: &Core, conn: &mut Conn, a: &[Vec<u8>]) -> Reply {
     let mut proto = conn.proto;
     let mut i = 1;
     if a.len() > 1 {
@@ -108,7 +108,7 @@ fn hello(core: &Core, conn: &mut Conn, a: &[Bytes]) -> Reply {
         i = 2;
     }
     let mut auth: Option<(&[u8], &[u8])> = None;
-    let mut name: Option<&Bytes> = None;
+    let mut name: Option<&Vec<u8>> = None;
     while i < a.len() {
         let more = a.len() - i - 1;
         if is(&a[i], "AUTH") && more >= 2 {
@@ -176,7 +176,7 @@ fn set_name(meta: &ClientMeta, name: &[u8]) -> Result<(), Reply> {
     Ok(())
 }
 
-fn client(core: &Core, conn: &mut Conn, a: &[Bytes]) -> Reply {
+fn client(core: &Core, conn: &mut Conn, a: &[Vec<u8>]) -> Reply {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     let arity = |ok: bool| {
         if ok {
@@ -301,7 +301,7 @@ fn client_line(core: &Core, m: &ClientMeta) -> String {
     )
 }
 
-fn client_list(core: &Core, a: &[Bytes]) -> Reply {
+fn client_list(core: &Core, a: &[Vec<u8>]) -> Reply {
     let clients = core.shared.all_clients();
     let mut ids: Option<Vec<u64>> = None;
     let mut i = 2;
@@ -342,7 +342,7 @@ fn client_list(core: &Core, a: &[Bytes]) -> Reply {
     Reply::Verbatim("txt", s.into())
 }
 
-fn client_kill(core: &Core, conn: &Conn, a: &[Bytes]) -> Reply {
+fn client_kill(core: &Core, conn: &Conn, a: &[Vec<u8>]) -> Reply {
     let clients = core.shared.all_clients();
     if a.len() == 3 {
         // Old form: CLIENT KILL ip:port.

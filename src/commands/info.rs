@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 use cachecat_shards::cmd::Cmd;
 use cachecat_shards::op::LogOp;
@@ -28,7 +27,7 @@ const DEFAULT: &[&str] = &[
 ];
 
 /// Which sections the arguments select, in Redis's order.
-fn selected(args: &[Bytes]) -> Vec<&'static str> {
+fn selected(args: &[Vec<u8>]) -> Vec<&'static str> {
     if args.is_empty() {
         return DEFAULT.to_vec();
     }
@@ -74,13 +73,13 @@ fn cpu_times() -> (f64, f64) {
     (t(ru.ru_stime), t(ru.ru_utime))
 }
 
-pub async fn run(core: &Rc<Core>, _conn: &mut Conn, a: &[Bytes]) -> Reply {
+pub async fn run(core: &Rc<Core>, _conn: &mut Conn, a: &[Vec<u8>]) -> Reply {
     let text = render(core, &a[1..]).await;
     Reply::Verbatim("txt", text.into())
 }
 
 /// The INFO text for the given section arguments.
-pub async fn render(core: &Rc<Core>, args: &[Bytes]) -> String {
+pub async fn render(core: &Rc<Core>, args: &[Vec<u8>]) -> String {
     let sh = &core.shared;
     let st = &sh.stats;
     let cfg = sh.config.lock().expect("config").clone();

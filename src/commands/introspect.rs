@@ -1,7 +1,6 @@
 //! COMMAND (COUNT, INFO, DOCS, LIST): the command table as Redis 7 reports it,
 //! enough for redis-cli hints and client libraries.
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 use cachecat_shards::cmd::args::is;
 use cachecat_shards::cmd::keys::unknown_subcommand;
@@ -65,7 +64,7 @@ fn docs_entry(s: &Spec) -> Reply {
     ])
 }
 
-pub fn command(_conn: &mut Conn, a: &[Bytes]) -> Reply {
+pub fn command(_conn: &mut Conn, a: &[Vec<u8>]) -> Reply {
     if a.len() == 1 {
         return Reply::Array(COMMANDS.iter().map(|s| info_entry(s, s.name)).collect());
     }

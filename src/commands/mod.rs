@@ -12,7 +12,6 @@ pub mod server;
 
 use std::rc::Rc;
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 use cachecat_shards::cmd::ParseCtx;
 use cachecat_shards::table::{self, flag, Spec};
@@ -21,7 +20,7 @@ use crate::conn::{Conn, Queued};
 use crate::core::Core;
 
 /// Redis's reply to an unknown command.
-fn unknown_command(argv: &[Bytes]) -> Reply {
+fn unknown_command(argv: &[Vec<u8>]) -> Reply {
     let mut args = String::new();
     for a in &argv[1..] {
         if args.len() >= 128 {
@@ -50,7 +49,7 @@ pub enum Step {
     /// A parsed keyspace command that must wait for another core.
     Keyspace(u32, cachecat_shards::cmd::Cmd),
     /// A server command with an asynchronous part (EXEC, WATCH, INFO...).
-    Other(&'static Spec, Vec<Bytes>),
+    Other(&'static Spec, Vec<Vec<u8>>),
 }
 
 /// Run what can run at once: the command-table checks (name, arity,
@@ -59,7 +58,7 @@ pub enum Step {
 ///
 /// `behind` says earlier commands of this connection are still in flight: a
 /// read must then not run ahead of them on the local shard.
-pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>, behind: bool) -> Step {
+pub fn begin(core: &Rc<Core>, conn: &mut Conn, mut argv: Vec<Vec<u8>>, behind: bool) -> Step {
     let shared = &core.shared;
     crate::shared::bump(&shared.stats.per_core[core.id].commands, 1);
     let Some(spec) = table::lookup_any_case(&argv[0]) else {
@@ -97,7 +96,7 @@ pub fn begin(core: &Rc<Core>, conn: &mut Conn, argv: Vec<Bytes>, behind: bool) -
         seed: keyspace::seed(),
         now: core.read_now(),
     };
-    match parse(&argv, &pc) {
+    match parse(&mut argv, &pc) {
         Ok(cmd) => keyspace::try_local(core, conn.db as u32, cmd, behind),
         Err(e) => Step::Reply(e),
     }
@@ -120,7 +119,7 @@ fn flag_multi_error(conn: &mut Conn) {
 
 /// Queue a command inside MULTI. Keyspace commands are parsed now, in the
 /// database selected at this point of the transaction.
-fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, argv: Vec<Bytes>) -> Reply {
+fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, mut argv: Vec<Vec<u8>>) -> Reply {
     let m = conn.multi.as_mut().expect("in multi");
     let item = match spec.parse {
         Some(parse) => {
@@ -130,7 +129,7 @@ fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, argv: Vec<Bytes>) ->
                 seed: keyspace::seed(),
                 now: core.read_now(),
             };
-            match parse(&argv, &pc) {
+            match parse(&mut argv, &pc) {
                 Ok(cmd) => Queued::Key {
                     db: m.queue_db as u32,
                     cmd,
@@ -156,7 +155,7 @@ pub async fn dispatch(
     core: &Rc<Core>,
     conn: &mut Conn,
     spec: &'static Spec,
-    argv: Vec<Bytes>,
+    mut argv: Vec<Vec<u8>>,
 ) -> Reply {
     if let Some(parse) = spec.parse {
         let pc = ParseCtx {
@@ -165,7 +164,7 @@ pub async fn dispatch(
             seed: keyspace::seed(),
             now: core.read_now(),
         };
-        return match parse(&argv, &pc) {
+        return match parse(&mut argv, &pc) {
             Ok(cmd) => keyspace::run(core, conn.db as u32, cmd).await,
             Err(e) => e,
         };

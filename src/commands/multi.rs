@@ -5,7 +5,6 @@
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 use cachecat_shards::cmd::tx::Watch;
 use cachecat_shards::cmd::Cmd;
@@ -15,7 +14,7 @@ use cachecat_shards::table::{self, Spec};
 use crate::conn::{Conn, Multi, Queued};
 use crate::core::Core;
 
-pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: Vec<Bytes>) -> Reply {
+pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: Vec<Vec<u8>>) -> Reply {
     match spec.name {
         "multi" => {
             if conn.multi.is_some() {

@@ -3,7 +3,6 @@
 
 use std::rc::Rc;
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 use cachecat_shards::cmd::args::is;
 use cachecat_shards::cmd::glob;
@@ -15,7 +14,7 @@ use crate::config::Config;
 use crate::conn::Conn;
 use crate::core::Core;
 
-pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Bytes]) -> Reply {
+pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -> Reply {
     match spec.name {
         "config" => config(core, a),
         "time" => {
@@ -49,7 +48,7 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Bytes]) -> 
                     now: core.read_now(),
                 };
                 let _ = pc;
-                match parse_memory_usage(a, &pc) {
+                match parse_memory_usage(&mut a.to_vec(), &pc) {
                     Ok(cmd) => super::keyspace::run(core, conn.db as u32, cmd).await,
                     Err(e) => e,
                 }
@@ -68,7 +67,7 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Bytes]) -> 
     }
 }
 
-fn config(core: &Core, a: &[Bytes]) -> Reply {
+fn config(core: &Core, a: &[Vec<u8>]) -> Reply {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     match sub.as_str() {
         "get" => {

@@ -1,7 +1,5 @@
 //! Argument parsing with Redis's exact rules (string2ll, option keywords).
 
-use bytes::Bytes;
-
 use crate::Status;
 
 /// Redis's `string2ll` (the io crate's parser of the same rule): optional
@@ -15,12 +13,13 @@ pub fn is(arg: &[u8], keyword: &str) -> bool {
     arg.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-pub fn int(arg: &Bytes) -> Result<i64, Status> {
+pub fn int(arg: &[u8]) -> Result<i64, Status> {
     parse_i64(arg)
 }
 
-pub fn owned(arg: &Bytes) -> Vec<u8> {
-    arg.to_vec()
+/// Take an argument out of argv (commands own their arguments).
+pub fn take(arg: &mut Vec<u8>) -> Vec<u8> {
+    std::mem::take(arg)
 }
 
 #[cfg(test)]

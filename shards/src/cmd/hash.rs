@@ -1,53 +1,52 @@
 //! Hash commands: parsing, shard operations and replies. Small hashes keep
 //! insertion order, as Redis's listpack encoding does.
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 
-use super::args::{int, is, owned, parse_i64};
+use super::args::{int, is, parse_i64, take};
 use super::{fail, Cmd, ParseCtx};
 use crate::float::{check_float, incr_by_float, IncrFloatError};
 use crate::keyspace::{Db, Entry, HashVal, Value};
 use crate::{OpCtx, Status};
 
-pub fn parse_hset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hset(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     hset_like(a, "hset", false)
 }
 
-pub fn parse_hmset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hmset(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     hset_like(a, "hmset", true)
 }
 
-fn hset_like(a: &[Bytes], name: &str, hmset: bool) -> Result<Cmd, Reply> {
+fn hset_like(a: &mut [Vec<u8>], name: &str, hmset: bool) -> Result<Cmd, Reply> {
     if !a.len().is_multiple_of(2) {
         return Err(Reply::Error(
             format!("ERR wrong number of arguments for '{name}' command").into(),
         ));
     }
     Ok(Cmd::HSet {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         pairs: a[2..]
-            .chunks(2)
-            .map(|p| (owned(&p[0]), owned(&p[1])))
+            .chunks_mut(2)
+            .map(|p| (take(&mut p[0]), take(&mut p[1])))
             .collect(),
         hmset,
     })
 }
 
-pub fn parse_hsetnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hsetnx(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::HSetNx {
-        key: owned(&a[1]),
-        field: owned(&a[2]),
-        val: owned(&a[3]),
+        key: take(&mut a[1]),
+        field: take(&mut a[2]),
+        val: take(&mut a[3]),
     })
 }
 
 macro_rules! key_field {
     ($fn:ident, $var:ident) => {
-        pub fn $fn(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+        pub fn $fn(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
             Ok(Cmd::$var {
-                key: owned(&a[1]),
-                field: owned(&a[2]),
+                key: take(&mut a[1]),
+                field: take(&mut a[2]),
             })
         }
     };
@@ -58,8 +57,10 @@ key_field!(parse_hstrlen, HStrlen);
 
 macro_rules! key_only {
     ($fn:ident, $var:ident) => {
-        pub fn $fn(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-            Ok(Cmd::$var { key: owned(&a[1]) })
+        pub fn $fn(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
+            Ok(Cmd::$var {
+                key: take(&mut a[1]),
+            })
         }
     };
 }
@@ -68,44 +69,44 @@ key_only!(parse_hkeys, HKeys);
 key_only!(parse_hvals, HVals);
 key_only!(parse_hgetall, HGetAll);
 
-pub fn parse_hmget(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hmget(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::HMGet {
-        key: owned(&a[1]),
-        fields: a[2..].iter().map(owned).collect(),
+        key: take(&mut a[1]),
+        fields: a[2..].iter_mut().map(take).collect(),
     })
 }
 
-pub fn parse_hdel(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hdel(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::HDel {
-        key: owned(&a[1]),
-        fields: a[2..].iter().map(owned).collect(),
+        key: take(&mut a[1]),
+        fields: a[2..].iter_mut().map(take).collect(),
     })
 }
 
-pub fn parse_hincrby(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hincrby(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::HIncrBy {
-        key: owned(&a[1]),
-        field: owned(&a[2]),
+        key: take(&mut a[1]),
+        field: take(&mut a[2]),
         by: int(&a[3]).map_err(|s| fail(s, "hincrby"))?,
     })
 }
 
 /// The increment is checked here, before the key is looked at, as Redis does.
-pub fn parse_hincrbyfloat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hincrbyfloat(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     match check_float(&a[3]) {
         Err(s) => return Err(fail(s, "hincrbyfloat")),
         Ok(true) => return Err(fail(Status::HashIncrNanOrInfinity, "hincrbyfloat")),
         Ok(false) => {}
     }
     Ok(Cmd::HIncrByFloat {
-        key: owned(&a[1]),
-        field: owned(&a[2]),
-        by: owned(&a[3]),
+        key: take(&mut a[1]),
+        field: take(&mut a[2]),
+        by: take(&mut a[3]),
     })
 }
 
 /// HRANDFIELD key [count [WITHVALUES]].
-pub fn parse_hrandfield(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_hrandfield(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     let count = match a.get(2) {
         Some(c) => Some(int(c).map_err(|s| fail(s, "hrandfield"))?),
         None => None,
@@ -122,7 +123,7 @@ pub fn parse_hrandfield(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
         }
     }
     Ok(Cmd::HRandField {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         count,
         with_values,
         seed: pc.seed,
@@ -345,13 +346,10 @@ mod tests {
     use crate::Shard;
 
     fn run(shard: &mut Shard, line: &str, index: u64) -> Reply {
-        let a: Vec<Bytes> = line
-            .split(' ')
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect();
+        let mut a: Vec<Vec<u8>> = line.split(' ').map(|p| p.as_bytes().to_vec()).collect();
         let spec = crate::table::lookup(&a[0].to_ascii_lowercase()).unwrap();
         let mut cmd =
-            (spec.parse.unwrap())(&a, &ParseCtx::test()).unwrap_or_else(|e| e.into_cmd_err());
+            (spec.parse.unwrap())(&mut a, &ParseCtx::test()).unwrap_or_else(|e| e.into_cmd_err());
         super::super::execute(&mut cmd, shard, 0, OpCtx { now: 10, index })
     }
 
@@ -411,12 +409,12 @@ mod tests {
             run(&mut s, "HINCRBYFLOAT h s 1", 5),
             Reply::Error(Status::HashNotFloat.text("x"))
         );
-        let a: Vec<Bytes> = ["HINCRBYFLOAT", "h", "f", "inf"]
+        let mut a: Vec<Vec<u8>> = ["HINCRBYFLOAT", "h", "f", "inf"]
             .iter()
-            .map(|p| Bytes::from(*p))
+            .map(|p| p.as_bytes().to_vec())
             .collect();
         assert_eq!(
-            parse_hincrbyfloat(&a, &ParseCtx::test()),
+            parse_hincrbyfloat(&mut a, &ParseCtx::test()),
             Err(Reply::Error(Status::HashIncrNanOrInfinity.text("x")))
         );
         s.db_mut(0).insert(

@@ -1,54 +1,55 @@
 //! Generic key commands (DEL, EXISTS, TTLs, RENAME, COPY, KEYS...): parsing,
 //! shard operations and replies.
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 
-use super::args::{int, is, owned};
+use super::args::{int, is, take};
 use super::{fail, glob, Cmd, Cond, Exp, ObjectSub, ParseCtx, TtlKind};
 use crate::keyspace::Entry;
 use crate::{OpCtx, Shard, Status};
 
-pub fn parse_del(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_del(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Del {
-        keys: a[1..].iter().map(owned).collect(),
+        keys: a[1..].iter_mut().map(take).collect(),
     })
 }
 
-pub fn parse_exists(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_exists(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Exists {
-        keys: a[1..].iter().map(owned).collect(),
+        keys: a[1..].iter_mut().map(take).collect(),
     })
 }
 
-pub fn parse_touch(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_touch(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Touch {
-        keys: a[1..].iter().map(owned).collect(),
+        keys: a[1..].iter_mut().map(take).collect(),
     })
 }
 
-pub fn parse_type(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    Ok(Cmd::Type { key: owned(&a[1]) })
+pub fn parse_type(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Type {
+        key: take(&mut a[1]),
+    })
 }
 
-pub fn parse_rename(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_rename(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Rename {
-        src: owned(&a[1]),
-        dst: owned(&a[2]),
+        src: take(&mut a[1]),
+        dst: take(&mut a[2]),
         nx: false,
     })
 }
 
-pub fn parse_renamenx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_renamenx(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Rename {
-        src: owned(&a[1]),
-        dst: owned(&a[2]),
+        src: take(&mut a[1]),
+        dst: take(&mut a[2]),
         nx: true,
     })
 }
 
 /// COPY src dst [DB n] [REPLACE].
-pub fn parse_copy(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_copy(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     let (db, databases) = (pc.db, pc.databases);
     let mut dst_db = db as u32;
     let mut replace = false;
@@ -72,15 +73,15 @@ pub fn parse_copy(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
         return Err(fail(Status::SameObject, "copy"));
     }
     Ok(Cmd::Copy {
-        src: owned(&a[1]),
-        dst: owned(&a[2]),
+        src: take(&mut a[1]),
+        dst: take(&mut a[2]),
         dst_db,
         replace,
     })
 }
 
 fn parse_expire_like(
-    a: &[Bytes],
+    a: &mut [Vec<u8>],
     pc: &ParseCtx,
     name: &str,
     unit_ms: i64,
@@ -136,71 +137,73 @@ fn parse_expire_like(
         Exp::Rel(when)
     };
     Ok(Cmd::Expire {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         at,
         cond,
     })
 }
 
-pub fn parse_expire(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_expire(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     parse_expire_like(a, pc, "expire", 1000, false)
 }
 
-pub fn parse_pexpire(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_pexpire(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     parse_expire_like(a, pc, "pexpire", 1, false)
 }
 
-pub fn parse_expireat(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_expireat(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     parse_expire_like(a, pc, "expireat", 1000, true)
 }
 
-pub fn parse_pexpireat(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_pexpireat(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     parse_expire_like(a, pc, "pexpireat", 1, true)
 }
 
-pub fn parse_persist(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    Ok(Cmd::Persist { key: owned(&a[1]) })
+pub fn parse_persist(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Persist {
+        key: take(&mut a[1]),
+    })
 }
 
-fn ttl(a: &[Bytes], kind: TtlKind) -> Result<Cmd, Reply> {
+fn ttl(a: &mut [Vec<u8>], kind: TtlKind) -> Result<Cmd, Reply> {
     Ok(Cmd::Ttl {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         kind,
     })
 }
 
-pub fn parse_ttl(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_ttl(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     ttl(a, TtlKind::Ttl)
 }
 
-pub fn parse_pttl(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_pttl(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     ttl(a, TtlKind::Pttl)
 }
 
-pub fn parse_expiretime(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_expiretime(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     ttl(a, TtlKind::ExpireTime)
 }
 
-pub fn parse_pexpiretime(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_pexpiretime(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     ttl(a, TtlKind::PexpireTime)
 }
 
-pub fn parse_keys(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_keys(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Keys {
-        pattern: owned(&a[1]),
+        pattern: take(&mut a[1]),
     })
 }
 
-pub fn parse_dbsize(_: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_dbsize(_: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::DbSize)
 }
 
-pub fn parse_randomkey(_: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_randomkey(_: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::RandomKey { seed: pc.seed })
 }
 
 /// FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes free synchronously here.
-fn parse_flush(a: &[Bytes], cmd: Cmd) -> Result<Cmd, Reply> {
+fn parse_flush(a: &mut [Vec<u8>], cmd: Cmd) -> Result<Cmd, Reply> {
     match a.len() {
         1 => Ok(cmd),
         2 if is(&a[1], "ASYNC") || is(&a[1], "SYNC") => Ok(cmd),
@@ -208,16 +211,16 @@ fn parse_flush(a: &[Bytes], cmd: Cmd) -> Result<Cmd, Reply> {
     }
 }
 
-pub fn parse_flushdb(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_flushdb(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     parse_flush(a, Cmd::FlushDb)
 }
 
-pub fn parse_flushall(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_flushall(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     parse_flush(a, Cmd::FlushAll)
 }
 
 /// OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key.
-pub fn parse_object(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_object(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     let sub = if is(&a[1], "ENCODING") {
         ObjectSub::Encoding
     } else if is(&a[1], "FREQ") {
@@ -239,13 +242,13 @@ pub fn parse_object(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
         ));
     }
     Ok(Cmd::Object {
-        key: owned(&a[2]),
+        key: take(&mut a[2]),
         sub,
     })
 }
 
 /// MEMORY USAGE key [SAMPLES n].
-pub fn parse_memory_usage(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_memory_usage(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     match a.len() {
         3 => {}
         5 if is(&a[3], "SAMPLES") => {
@@ -253,7 +256,9 @@ pub fn parse_memory_usage(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
         }
         _ => return Err(fail(Status::Syntax, "memory")),
     }
-    Ok(Cmd::MemoryUsage { key: owned(&a[2]) })
+    Ok(Cmd::MemoryUsage {
+        key: take(&mut a[2]),
+    })
 }
 
 /// Redis's reply to an unknown subcommand.

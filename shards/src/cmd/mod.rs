@@ -13,7 +13,6 @@ pub mod keys;
 pub mod string;
 pub mod tx;
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 
 use crate::{OpCtx, Shard, Status};
@@ -522,7 +521,7 @@ impl ParseCtx {
 
 /// Parse a keyspace command from its argv (argv[0] is the name; arity is
 /// already checked by the command table).
-pub type Parser = fn(&[Bytes], &ParseCtx) -> Result<Cmd, Reply>;
+pub type Parser = fn(&mut [Vec<u8>], &ParseCtx) -> Result<Cmd, Reply>;
 
 /// An error reply from a status, for parsers.
 pub fn fail(s: Status, cmd: &str) -> Reply {

@@ -1,9 +1,8 @@
 //! String commands: parsing, the shard operations and their replies.
 
-use bytes::Bytes;
 use cachecat_io::Reply;
 
-use super::args::{int, is, owned};
+use super::args::{int, is, take};
 use super::{fail, Cmd, Cond, Exp, ParseCtx};
 use crate::float::{incr_by_float, IncrFloatError};
 use crate::keyspace::{Db, Entry, StrVal, Value};
@@ -12,8 +11,10 @@ use crate::{OpCtx, Status};
 /// Redis's proto-max-bulk-len default: the largest string SETRANGE/APPEND may build.
 pub const MAX_STRING: usize = 512 * 1024 * 1024;
 
-pub fn parse_get(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    Ok(Cmd::Get { key: owned(&a[1]) })
+pub fn parse_get(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Get {
+        key: take(&mut a[1]),
+    })
 }
 
 /// Which expiry option SET/GETEX saw last (Redis's OBJ_EX/PX/EXAT/PXAT,
@@ -37,10 +38,10 @@ struct StringOpts {
     cond: Cond,
     get: bool,
     exp: ExpOpt,
-    value: Option<Bytes>,
+    value: Option<Vec<u8>>,
 }
 
-fn parse_string_opts(a: &[Bytes], from: usize, is_set: bool) -> Result<StringOpts, Status> {
+fn parse_string_opts(a: &[Vec<u8>], from: usize, is_set: bool) -> Result<StringOpts, Status> {
     let mut o = StringOpts {
         cond: Cond::Always,
         get: false,
@@ -111,26 +112,31 @@ fn resolve_expiry(o: &StringOpts, now: u64) -> Result<Exp, Status> {
     }
 }
 
-pub fn parse_set(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_set(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     let o = parse_string_opts(a, 3, true).map_err(|s| fail(s, "set"))?;
     let exp = resolve_expiry(&o, pc.now).map_err(|s| fail(s, "set"))?;
     Ok(Cmd::Set {
-        key: owned(&a[1]),
-        val: owned(&a[2]),
+        key: take(&mut a[1]),
+        val: take(&mut a[2]),
         exp,
         cond: o.cond,
         get: o.get,
     })
 }
 
-pub fn parse_setnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_setnx(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::SetNx {
-        key: owned(&a[1]),
-        val: owned(&a[2]),
+        key: take(&mut a[1]),
+        val: take(&mut a[2]),
     })
 }
 
-fn parse_setex_like(a: &[Bytes], pc: &ParseCtx, opt: ExpOpt, name: &str) -> Result<Cmd, Reply> {
+fn parse_setex_like(
+    a: &mut [Vec<u8>],
+    pc: &ParseCtx,
+    opt: ExpOpt,
+    name: &str,
+) -> Result<Cmd, Reply> {
     let o = StringOpts {
         cond: Cond::Always,
         get: false,
@@ -139,147 +145,151 @@ fn parse_setex_like(a: &[Bytes], pc: &ParseCtx, opt: ExpOpt, name: &str) -> Resu
     };
     let exp = resolve_expiry(&o, pc.now).map_err(|s| fail(s, name))?;
     Ok(Cmd::Set {
-        key: owned(&a[1]),
-        val: owned(&a[3]),
+        key: take(&mut a[1]),
+        val: take(&mut a[3]),
         exp,
         cond: Cond::Always,
         get: false,
     })
 }
 
-pub fn parse_setex(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_setex(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     parse_setex_like(a, pc, ExpOpt::Ex, "setex")
 }
 
-pub fn parse_psetex(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_psetex(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     parse_setex_like(a, pc, ExpOpt::Px, "psetex")
 }
 
-pub fn parse_getset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_getset(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Set {
-        key: owned(&a[1]),
-        val: owned(&a[2]),
+        key: take(&mut a[1]),
+        val: take(&mut a[2]),
         exp: Exp::Clear,
         cond: Cond::Always,
         get: true,
     })
 }
 
-pub fn parse_getdel(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    Ok(Cmd::GetDel { key: owned(&a[1]) })
+pub fn parse_getdel(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::GetDel {
+        key: take(&mut a[1]),
+    })
 }
 
 /// GETEX checks its syntax now but, like Redis, reports a bad expiry value
 /// only for a key that exists and holds a string (`Exp::Invalid`).
-pub fn parse_getex(a: &[Bytes], pc: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_getex(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> {
     let o = parse_string_opts(a, 2, false).map_err(|s| fail(s, "getex"))?;
     let exp = match o.exp {
         ExpOpt::None => Exp::Keep,
         _ => resolve_expiry(&o, pc.now).unwrap_or_else(Exp::Invalid),
     };
     Ok(Cmd::GetEx {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         exp,
     })
 }
 
-pub fn parse_mget(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_mget(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::MGet {
-        keys: a[1..].iter().map(owned).collect(),
+        keys: a[1..].iter_mut().map(take).collect(),
     })
 }
 
 /// Key-value pairs as MSET takes them.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-fn pairs(a: &[Bytes], name: &str) -> Result<Pairs, Reply> {
+fn pairs(a: &mut [Vec<u8>], name: &str) -> Result<Pairs, Reply> {
     if a.len().is_multiple_of(2) {
         return Err(Reply::Error(
             format!("ERR wrong number of arguments for '{name}' command").into(),
         ));
     }
     Ok(a[1..]
-        .chunks(2)
-        .map(|p| (owned(&p[0]), owned(&p[1])))
+        .chunks_mut(2)
+        .map(|p| (take(&mut p[0]), take(&mut p[1])))
         .collect())
 }
 
-pub fn parse_mset(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_mset(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::MSet {
         pairs: pairs(a, "mset")?,
     })
 }
 
-pub fn parse_msetnx(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_msetnx(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::MSetNx {
         pairs: pairs(a, "msetnx")?,
     })
 }
 
-pub fn parse_incr(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_incr(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::IncrBy {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         by: 1,
     })
 }
 
-pub fn parse_decr(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_decr(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::IncrBy {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         by: -1,
     })
 }
 
-pub fn parse_incrby(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_incrby(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::IncrBy {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         by: int(&a[2]).map_err(|s| fail(s, "incrby"))?,
     })
 }
 
-pub fn parse_decrby(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_decrby(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     let by = int(&a[2]).map_err(|s| fail(s, "decrby"))?;
     if by == i64::MIN {
         return Err(fail(Status::DecrementOverflow, "decrby"));
     }
     Ok(Cmd::IncrBy {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         by: -by,
     })
 }
 
-pub fn parse_incrbyfloat(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_incrbyfloat(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::IncrByFloat {
-        key: owned(&a[1]),
-        by: owned(&a[2]),
+        key: take(&mut a[1]),
+        by: take(&mut a[2]),
     })
 }
 
-pub fn parse_append(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_append(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::Append {
-        key: owned(&a[1]),
-        val: owned(&a[2]),
+        key: take(&mut a[1]),
+        val: take(&mut a[2]),
     })
 }
 
-pub fn parse_strlen(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
-    Ok(Cmd::Strlen { key: owned(&a[1]) })
+pub fn parse_strlen(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
+    Ok(Cmd::Strlen {
+        key: take(&mut a[1]),
+    })
 }
 
-pub fn parse_getrange(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_getrange(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     let e = |s| fail(s, "getrange");
     Ok(Cmd::GetRange {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         start: int(&a[2]).map_err(e)?,
         end: int(&a[3]).map_err(e)?,
     })
 }
 
-pub fn parse_setrange(a: &[Bytes], _: &ParseCtx) -> Result<Cmd, Reply> {
+pub fn parse_setrange(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     Ok(Cmd::SetRange {
-        key: owned(&a[1]),
+        key: take(&mut a[1]),
         offset: int(&a[2]).map_err(|s| fail(s, "setrange"))?,
-        val: owned(&a[3]),
+        val: take(&mut a[3]),
     })
 }
 
@@ -559,17 +569,15 @@ mod tests {
         OpCtx { now, index }
     }
 
-    fn argv(s: &str) -> Vec<Bytes> {
-        s.split(' ')
-            .map(|p| Bytes::copy_from_slice(p.as_bytes()))
-            .collect()
+    fn argv(s: &str) -> Vec<Vec<u8>> {
+        s.split(' ').map(|p| p.as_bytes().to_vec()).collect()
     }
 
     fn run(db: &mut Db, line: &str, c: OpCtx) -> Reply {
-        let a = argv(line);
+        let mut a = argv(line);
         let name = a[0].to_ascii_lowercase();
         let spec = crate::table::lookup(&name).expect("command");
-        let mut cmd = (spec.parse.expect("keyspace"))(&a, &ParseCtx::test())
+        let mut cmd = (spec.parse.expect("keyspace"))(&mut a, &ParseCtx::test())
             .unwrap_or_else(|e| panic!("{e:?}"));
         cmd.stamp(c.now);
         let mut shard = crate::Shard::new(1);
@@ -601,36 +609,36 @@ mod tests {
 
     #[test]
     fn set_syntax_and_expire_errors() {
-        let a = argv("SET k v EX 10 EX 20");
+        let mut a = argv("SET k v EX 10 EX 20");
         assert!(
-            parse_set(&a, &ParseCtx::test()).is_ok(),
+            parse_set(&mut a, &ParseCtx::test()).is_ok(),
             "an option may repeat"
         );
-        let a = argv("SET k v EX 10 PX 10");
+        let mut a = argv("SET k v EX 10 PX 10");
         assert_eq!(
-            parse_set(&a, &ParseCtx::test()),
+            parse_set(&mut a, &ParseCtx::test()),
             Err(fail(Status::Syntax, "set"))
         );
-        let a = argv("SET k v NX XX");
+        let mut a = argv("SET k v NX XX");
         assert_eq!(
-            parse_set(&a, &ParseCtx::test()),
+            parse_set(&mut a, &ParseCtx::test()),
             Err(fail(Status::Syntax, "set"))
         );
-        let a = argv("SET k v EX 0");
+        let mut a = argv("SET k v EX 0");
         assert_eq!(
-            parse_set(&a, &ParseCtx::test()),
+            parse_set(&mut a, &ParseCtx::test()),
             Err(Reply::Error(
                 "ERR invalid expire time in 'set' command".into()
             ))
         );
-        let a = argv("SET k v EX x");
+        let mut a = argv("SET k v EX x");
         assert_eq!(
-            parse_set(&a, &ParseCtx::test()),
+            parse_set(&mut a, &ParseCtx::test()),
             Err(fail(Status::NotInteger, "set"))
         );
-        let a = argv("SET k v EX");
+        let mut a = argv("SET k v EX");
         assert_eq!(
-            parse_set(&a, &ParseCtx::test()),
+            parse_set(&mut a, &ParseCtx::test()),
             Err(fail(Status::Syntax, "set"))
         );
     }
