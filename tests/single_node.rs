@@ -416,3 +416,34 @@ fn pipelines_keep_their_order_across_cores() {
         assert_eq!(&c.read_reply(), e, "reply {i}");
     }
 }
+
+/// `--cpus` pins every executor thread to the listed CPUs (glommio's own
+/// placement ignores taskset, so this is the only way to confine them).
+#[test]
+fn cpus_pins_the_executors() {
+    let s = Server::start(&["--threads", "2", "--cpus", "0"]);
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", s.pid())).unwrap();
+    let mut executors = 0;
+    for t in tasks {
+        let dir = t.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap();
+        // Executor threads (and the helpers they start) are named
+        // cachecat-*; the main thread only waits for them.
+        if !comm.starts_with("cachecat-") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap()
+            .trim()
+            .to_string();
+        assert_eq!(
+            allowed, "0",
+            "executor thread {comm:?} runs on CPUs {allowed}"
+        );
+        executors += 1;
+    }
+    assert!(executors >= 2, "executor threads found: {executors}");
+}
