@@ -61,6 +61,7 @@ fn docs_entry(s: &Spec) -> Reply {
         (b("summary"), b(s.summary)),
         (b("since"), b(s.since)),
         (b("group"), b(s.group)),
+        (b("arguments"), super::docs::arguments(s.name)),
     ])
 }
 

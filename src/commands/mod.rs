@@ -4,6 +4,7 @@
 //! are handled by the family files beside this one.
 
 pub mod connection;
+pub mod docs;
 pub mod info;
 pub mod introspect;
 pub mod keyspace;
