@@ -214,11 +214,10 @@ impl Core {
                 db,
                 mut cmd,
             } => {
-                if cmd.single_key().is_some_and(|k| self.is_locked(k)) {
-                    let key = cmd.single_key().unwrap_or_default().to_vec();
+                if self.touches_locked(&cmd) {
                     let core = self.clone();
                     glommio::spawn_local(async move {
-                        core.wait_unlocked(&key).await;
+                        core.wait_unlocked(&cmd).await;
                         let r = core.eval_read(db, &mut cmd);
                         core.deliver(Some((from, req)), r);
                     })
@@ -285,8 +284,19 @@ impl Core {
         !l.is_empty() && l.contains_key(key)
     }
 
-    async fn wait_unlocked(&self, key: &[u8]) {
-        self.unlocked.until(|| !self.is_locked(key)).await;
+    /// Whether any key of a read is held by an unfinished multi-shard write.
+    pub fn touches_locked(&self, cmd: &Cmd) -> bool {
+        if self.locked.borrow().is_empty() {
+            return false;
+        }
+        match cmd.single_key() {
+            Some(k) => self.is_locked(k),
+            None => cmd.keys().iter().any(|k| self.is_locked(k)),
+        }
+    }
+
+    async fn wait_unlocked(&self, cmd: &Cmd) {
+        self.unlocked.until(|| !self.touches_locked(cmd)).await;
     }
 
     /// Evaluate a read on this core's shard at the current read clock.
@@ -301,11 +311,8 @@ impl Core {
     /// Run a single-key read on the shard owning its key.
     pub async fn read(self: &Rc<Self>, owner: usize, db: u32, mut cmd: Cmd) -> Reply {
         if owner == self.id {
-            if let Some(k) = cmd.single_key() {
-                if self.is_locked(k) {
-                    let k = k.to_vec();
-                    self.wait_unlocked(&k).await;
-                }
+            if self.touches_locked(&cmd) {
+                self.wait_unlocked(&cmd).await;
             }
             return self.eval_read(db, &mut cmd);
         }

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::{Client, Server};
 
-/// Find `n` key pairs whose keys live on different shards.
-fn split_pairs(c: &mut Client, n: usize) -> Vec<(String, String)> {
+/// Find `n` key triples: `a` on one shard, `b` and `c` together on another.
+fn split_pairs(c: &mut Client, n: usize) -> Vec<(String, String, String)> {
     let shard = |c: &mut Client, k: &str| c.cmd(&format!("DEBUG KEYSHARD {k}"));
     let mut pairs = Vec::new();
     let mut i = 0;
@@ -28,10 +28,32 @@ fn split_pairs(c: &mut Client, n: usize) -> Vec<(String, String)> {
             .find(|b| shard(c, b) != sa)
             .expect("a key on another shard");
         assert_ne!(shard(c, &a), shard(c, &b));
-        pairs.push((a, b));
+        let sb = shard(c, &b);
+        let cc = (0..1000)
+            .map(|j| format!("c{i}-{j}"))
+            .find(|k| shard(c, k) == sb)
+            .expect("a key on b's shard");
+        pairs.push((a, b, cc));
         i += 1;
     }
     pairs
+}
+
+/// The integers of an MGET reply (0 for a missing key).
+fn ints_of(reply: &str) -> Vec<i64> {
+    let lines: Vec<&str> = reply.split("\r\n").collect();
+    let mut out = Vec::new();
+    let mut i = 1;
+    while i < lines.len() && !lines[i].is_empty() {
+        if lines[i] == "$-1" {
+            out.push(0);
+            i += 1;
+        } else {
+            out.push(lines[i + 1].parse().unwrap());
+            i += 2;
+        }
+    }
+    out
 }
 
 fn int_of(bulk: &str) -> i64 {
@@ -54,14 +76,14 @@ fn run_checker(server: &Server, dur: Duration) -> (u64, u64) {
     let mixes = Arc::new(AtomicU64::new(0));
     let reads = Arc::new(AtomicU64::new(0));
     let mut threads = Vec::new();
-    for (a, b) in pairs.clone() {
+    for (a, b, cc) in pairs.clone() {
         let stop = stop.clone();
         let port = server.port;
         threads.push(std::thread::spawn(move || {
             let mut w = Client::connect(port);
             let mut i = 1u64;
             while !stop.load(Ordering::Relaxed) {
-                assert_eq!(w.cmd(&format!("MSET {a} {i} {b} {i}")), "+OK\r\n");
+                assert_eq!(w.cmd(&format!("MSET {a} {i} {b} {i} {cc} {i}")), "+OK\r\n");
                 i += 1;
             }
         }));
@@ -74,41 +96,33 @@ fn run_checker(server: &Server, dur: Duration) -> (u64, u64) {
             let mut c = Client::connect(port);
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let (a, b) = &pairs[(n + r) % pairs.len()];
+                let (a, b, cc) = &pairs[(n + r) % pairs.len()];
                 n += 1;
-                if n.is_multiple_of(2) {
-                    let reply = c.cmd(&format!("MGET {a} {b}"));
-                    let parts: Vec<&str> = reply.split("\r\n").collect();
-                    let va = if parts[1] == "$-1" {
-                        0
-                    } else {
-                        parts[2].parse::<i64>().unwrap()
-                    };
-                    let vb = if parts[1] == "$-1" {
-                        if parts[2] == "$-1" {
-                            0
-                        } else {
-                            parts[3].parse().unwrap()
-                        }
-                    } else if parts[3] == "$-1" {
-                        0
-                    } else {
-                        parts[4].parse().unwrap()
-                    };
-                    if va != vb {
-                        mixes.fetch_add(1, Ordering::Relaxed);
+                let mixed = match n % 4 {
+                    // All three at one position (a multi-shard read).
+                    0 => {
+                        let v = ints_of(&c.cmd(&format!("MGET {a} {b} {cc}")));
+                        v[0] != v[1] || v[1] != v[2]
                     }
-                } else {
-                    // One value must be visible at the other key when that
-                    // key is read later. Each GET is its own request (a
-                    // pipelined pair would be sequenced as one batch), so
-                    // each reads its shard directly.
-                    let (first, second) = if n % 4 == 1 { (a, b) } else { (b, a) };
-                    let v1 = int_of(&c.cmd(&format!("GET {first}")));
-                    let v2 = int_of(&c.cmd(&format!("GET {second}")));
-                    if v2 < v1 {
-                        mixes.fetch_add(1, Ordering::Relaxed);
+                    // One after the other, each read on its own shard (each
+                    // GET its own request: a pipelined pair would be
+                    // sequenced as one batch). What the first saw must be
+                    // visible to the second.
+                    1 | 2 => {
+                        let (first, second) = if n % 4 == 1 { (a, b) } else { (b, a) };
+                        let v1 = int_of(&c.cmd(&format!("GET {first}")));
+                        let v2 = int_of(&c.cmd(&format!("GET {second}")));
+                        v2 < v1
                     }
+                    // Then a multi-key read that stays on one shard.
+                    _ => {
+                        let v1 = int_of(&c.cmd(&format!("GET {a}")));
+                        let v = ints_of(&c.cmd(&format!("MGET {b} {cc}")));
+                        v[0] != v[1] || v[0] < v1
+                    }
+                };
+                if mixed {
+                    mixes.fetch_add(1, Ordering::Relaxed);
                 }
                 reads.fetch_add(1, Ordering::Relaxed);
             }

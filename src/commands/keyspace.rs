@@ -56,12 +56,9 @@ pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
         };
     }
     let local = match cmd.single_key() {
-        Some(k) => core.owner(k) == core.id && !core.is_locked(k),
-        None => cmd
-            .keys()
-            .iter()
-            .all(|k| core.owner(k) == core.id && !core.is_locked(k)),
-    };
+        Some(k) => core.owner(k) == core.id,
+        None => cmd.keys().iter().all(|k| core.owner(k) == core.id),
+    } && !core.touches_locked(&cmd);
     if !local || behind {
         return Step::Keyspace(db, cmd);
     }
