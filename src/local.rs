@@ -168,3 +168,58 @@ impl<F: Fn() -> bool> Future for Until<'_, F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_database_replies_merge() {
+        let p = Pending::default();
+        let keys = p.register(2, Merge::Concat);
+        p.complete(keys, Reply::Array(vec![Reply::Int(1)]));
+        assert!(p.take(keys, None).is_none(), "one part still missing");
+        p.complete(keys, Reply::Array(vec![Reply::Int(2)]));
+        assert_eq!(
+            p.take(keys, None),
+            Some(Reply::Array(vec![Reply::Int(1), Reply::Int(2)]))
+        );
+
+        let size = p.register(2, Merge::Sum);
+        p.complete(size, Reply::Int(3));
+        p.complete(size, Reply::Int(4));
+        assert_eq!(p.take(size, None), Some(Reply::Int(7)));
+
+        let any = p.register(2, Merge::AnyNonNil);
+        p.complete(any, Reply::Nil);
+        p.complete(any, Reply::bulk(b"k".to_vec()));
+        assert_eq!(p.take(any, None), Some(Reply::bulk(b"k".to_vec())));
+
+        let each = p.register(2, Merge::SumEach);
+        p.complete(each, Reply::Array(vec![Reply::Int(1), Reply::Int(2)]));
+        p.complete(each, Reply::Array(vec![Reply::Int(10), Reply::Int(20)]));
+        assert_eq!(
+            p.take(each, None),
+            Some(Reply::Array(vec![Reply::Int(11), Reply::Int(22)]))
+        );
+
+        let failed = p.register(2, Merge::Ok);
+        p.complete(failed, Reply::Ok);
+        p.complete(failed, Reply::err("ERR boom"));
+        assert_eq!(p.take(failed, None), Some(Reply::err("ERR boom")));
+    }
+
+    #[test]
+    fn request_ids_are_reused() {
+        let p = Pending::default();
+        let a = p.register(1, Merge::Single);
+        p.complete(a, Reply::Ok);
+        assert_eq!(p.take(a, None), Some(Reply::Ok));
+        let b = p.register(1, Merge::Single);
+        assert_eq!(a, b);
+        // A second reply for a single-part request does not replace the first.
+        p.complete(b, Reply::Int(1));
+        p.complete(b, Reply::Int(2));
+        assert_eq!(p.take(b, None), Some(Reply::Int(1)));
+    }
+}

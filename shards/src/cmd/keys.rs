@@ -457,3 +457,7 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Resu
         _ => unreachable!("not a key command"),
     })
 }
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+mod tests;
