@@ -17,6 +17,8 @@ struct Slot {
     parts_left: u32,
     merge: Merge,
     live: bool,
+    /// Non-nil parts seen so far (AnyNonNil's reservoir sampling).
+    seen: u64,
 }
 
 /// Replies this core's connections are waiting for, by request id.
@@ -36,6 +38,7 @@ impl Pending {
             parts_left: parts,
             merge,
             live: true,
+            seen: 0,
         };
         let mut slots = self.slots.borrow_mut();
         match self.free.borrow_mut().pop() {
@@ -56,10 +59,23 @@ impl Pending {
         let Some(s) = slots.get_mut(req as usize).filter(|s| s.live) else {
             return;
         };
-        s.reply = Some(match s.reply.take() {
-            None => reply,
-            Some(acc) => merge(s.merge, acc, reply),
-        });
+        if let Merge::AnyNonNil(seed) = s.merge {
+            // Reservoir sampling: the k-th non-nil part replaces the choice
+            // with probability 1/k, so every non-nil part is equally likely.
+            if !matches!(reply, Reply::Nil) {
+                s.seen += 1;
+                if s.reply.is_none() || mix(seed ^ s.seen) % s.seen == 0 {
+                    s.reply = Some(reply);
+                }
+            } else if s.reply.is_none() {
+                s.reply = Some(reply);
+            }
+        } else {
+            s.reply = Some(match s.reply.take() {
+                None => reply,
+                Some(acc) => merge(s.merge, acc, reply),
+            });
+        }
         s.parts_left = s.parts_left.saturating_sub(1);
         if s.parts_left == 0 {
             if let Some(w) = s.waker.take() {
@@ -89,6 +105,13 @@ impl Pending {
     }
 }
 
+/// A 64-bit mix (splitmix64's finaliser) for seeded choices.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Combine two partial replies of a whole-database command.
 fn merge(how: Merge, acc: Reply, next: Reply) -> Reply {
     if acc.is_error() {
@@ -103,7 +126,6 @@ fn merge(how: Merge, acc: Reply, next: Reply) -> Reply {
             Reply::Array(a)
         }
         (Merge::Sum, Reply::Int(a), Reply::Int(b)) => Reply::Int(a + b),
-        (Merge::AnyNonNil, Reply::Nil, b) => b,
         (Merge::SumEach, Reply::Array(a), Reply::Array(b)) => Reply::Array(
             a.into_iter()
                 .zip(b)
@@ -190,7 +212,7 @@ mod tests {
         p.complete(size, Reply::Int(4));
         assert_eq!(p.take(size, None), Some(Reply::Int(7)));
 
-        let any = p.register(2, Merge::AnyNonNil);
+        let any = p.register(2, Merge::AnyNonNil(7));
         p.complete(any, Reply::Nil);
         p.complete(any, Reply::bulk(b"k".to_vec()));
         assert_eq!(p.take(any, None), Some(Reply::bulk(b"k".to_vec())));

@@ -447,3 +447,21 @@ fn cpus_pins_the_executors() {
     }
     assert!(executors >= 2, "executor threads found: {executors}");
 }
+
+#[test]
+fn randomkey_draws_from_every_shard() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut c = s.client();
+    for i in 0..20 {
+        c.cmd(&format!("SET k{i} v"));
+    }
+    let mut shards = std::collections::HashSet::new();
+    for _ in 0..200 {
+        let r = c.cmd("RANDOMKEY");
+        let key = r.split("\r\n").nth(1).unwrap().to_string();
+        shards.insert(c.cmd(&format!("DEBUG KEYSHARD {key}")));
+    }
+    assert_eq!(shards.len(), 2, "RANDOMKEY picked keys of both shards");
+    assert_eq!(c.cmd("FLUSHALL"), "+OK\r\n");
+    assert_eq!(c.cmd("RANDOMKEY"), "$-1\r\n");
+}

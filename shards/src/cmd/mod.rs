@@ -258,8 +258,9 @@ pub enum Merge {
     Concat,
     /// Sum integers (DBSIZE).
     Sum,
-    /// Any non-nil reply (RANDOMKEY).
-    AnyNonNil,
+    /// One of the non-nil replies, picked at random with this seed, each
+    /// equally likely (RANDOMKEY: shards hold about as many keys each).
+    AnyNonNil(u64),
     /// All replied OK (FLUSHDB, FLUSHALL).
     Ok,
     /// Add arrays of integers element by element (INFO keyspace).
@@ -375,7 +376,7 @@ impl Cmd {
         match self {
             Cmd::Keys { .. } => Merge::Concat,
             Cmd::DbSize => Merge::Sum,
-            Cmd::RandomKey { .. } => Merge::AnyNonNil,
+            Cmd::RandomKey { seed } => Merge::AnyNonNil(*seed),
             Cmd::FlushDb | Cmd::FlushAll => Merge::Ok,
             Cmd::KeyspaceInfo => Merge::SumEach,
             _ => Merge::Single,
