@@ -64,7 +64,7 @@ impl Pending {
             // with probability 1/k, so every non-nil part is equally likely.
             if !matches!(reply, Reply::Nil) {
                 s.seen += 1;
-                if s.reply.is_none() || mix(seed ^ s.seen) % s.seen == 0 {
+                if s.reply.is_none() || mix(seed ^ s.seen).is_multiple_of(s.seen) {
                     s.reply = Some(reply);
                 }
             } else if s.reply.is_none() {
