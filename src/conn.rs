@@ -266,5 +266,12 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             break;
         }
     }
+    // Replies still in flight for a client that left: free their slots when
+    // they arrive.
+    for p in pend {
+        if let Pend::Wait { req, .. } = p {
+            core.pending.abandon(req);
+        }
+    }
     let _ = stream.close().await;
 }

@@ -19,6 +19,8 @@ struct Slot {
     live: bool,
     /// Non-nil parts seen so far (AnyNonNil's reservoir sampling).
     seen: u64,
+    /// The waiter is gone: free the slot once the reply is complete.
+    abandoned: bool,
 }
 
 /// Replies this core's connections are waiting for, by request id.
@@ -39,6 +41,7 @@ impl Pending {
             merge,
             live: true,
             seen: 0,
+            abandoned: false,
         };
         let mut slots = self.slots.borrow_mut();
         match self.free.borrow_mut().pop() {
@@ -77,10 +80,30 @@ impl Pending {
             });
         }
         s.parts_left = s.parts_left.saturating_sub(1);
+        if s.parts_left == 0 && s.abandoned {
+            s.live = false;
+            s.reply = None;
+            self.free.borrow_mut().push(req);
+            return;
+        }
         if s.parts_left == 0 {
             if let Some(w) = s.waker.take() {
                 w.wake();
             }
+        }
+    }
+
+    /// Nobody will wait for request `req` any more (its client left): free
+    /// it now if its reply is complete, else when the reply completes.
+    pub fn abandon(&self, req: u32) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[req as usize];
+        if s.parts_left == 0 {
+            s.live = false;
+            s.reply = None;
+            self.free.borrow_mut().push(req);
+        } else {
+            s.abandoned = true;
         }
     }
 
@@ -229,6 +252,23 @@ mod tests {
         p.complete(failed, Reply::Ok);
         p.complete(failed, Reply::err("ERR boom"));
         assert_eq!(p.take(failed, None), Some(Reply::err("ERR boom")));
+    }
+
+    #[test]
+    fn abandoned_requests_free_their_slot() {
+        let p = Pending::default();
+        let a = p.register(1, Merge::Single);
+        p.abandon(a);
+        p.complete(a, Reply::Ok);
+        assert_eq!(
+            p.register(1, Merge::Single),
+            a,
+            "slot reused after the late reply"
+        );
+        let b = p.register(1, Merge::Single);
+        p.complete(b, Reply::Ok);
+        p.abandon(b);
+        assert_eq!(p.register(1, Merge::Single), b);
     }
 
     #[test]
