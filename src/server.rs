@@ -82,13 +82,6 @@ pub fn run(cfg: Config) -> Result<()> {
         .collect();
     let shared = Arc::new(Shared::new(cfg.clone(), run_id));
     let mesh = MeshBuilder::<Msg, _>::full(cfg.threads, CHANNEL_CAPACITY);
-    tracing::info!(
-        port = cfg.port,
-        threads = cfg.threads,
-        dir = %cfg.dir.display(),
-        "Cache-Cat {} ready to accept connections",
-        env!("CARGO_PKG_VERSION")
-    );
     let handles = LocalExecutorPoolBuilder::new(placement(&cfg)?)
         .name("cachecat")
         .io_memory(2 << 20)
@@ -172,6 +165,16 @@ async fn core_main(
             core.clone(),
             listener,
         )));
+    }
+    if core.id == 0 {
+        let c = shared.config.lock().expect("config").clone();
+        tracing::info!(
+            port = c.port,
+            threads = c.threads,
+            dir = %c.dir.display(),
+            "Cache-Cat {} ready to accept connections",
+            env!("CARGO_PKG_VERSION")
+        );
     }
     for a in accepts {
         a.await;
