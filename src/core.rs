@@ -305,7 +305,16 @@ impl Core {
             now: self.read_now(),
             index: 0,
         };
-        execute(cmd, &mut self.shard.borrow_mut(), db as usize, ctx)
+        let mut shard = self.shard.borrow_mut();
+        let reply = execute(cmd, &mut shard, db as usize, ctx);
+        if cmd.touches() {
+            let db = shard.db_mut(db as usize);
+            match cmd.single_key() {
+                Some(k) => db.touch(k, ctx.now),
+                None => cmd.keys().into_iter().for_each(|k| db.touch(k, ctx.now)),
+            }
+        }
+        reply
     }
 
     /// Run a single-key read on the shard owning its key.

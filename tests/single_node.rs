@@ -465,3 +465,16 @@ fn randomkey_draws_from_every_shard() {
     assert_eq!(c.cmd("FLUSHALL"), "+OK\r\n");
     assert_eq!(c.cmd("RANDOMKEY"), "$-1\r\n");
 }
+
+#[test]
+fn object_idletime_counts_from_the_last_access() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    assert_eq!(c.cmd("SET k v"), "+OK\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(c.cmd("TTL k"), ":-1\r\n", "TTL is not an access");
+    let idle: i64 = c.cmd("OBJECT IDLETIME k")[1..].trim().parse().unwrap();
+    assert!(idle >= 2, "idle {idle}");
+    assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
+    assert_eq!(c.cmd("OBJECT IDLETIME k"), ":0\r\n");
+}

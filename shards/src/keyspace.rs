@@ -33,6 +33,10 @@ pub struct Entry {
     pub expire_at: u64,
     /// Log index of the last write to this key.
     pub version: u64,
+    /// Seconds (logical time) of the last access, for OBJECT IDLETIME and,
+    /// later, the leader's eviction choices. Not replicated state: a replica
+    /// serves no reads, so its value differs; digests and snapshots skip it.
+    pub atime: u32,
 }
 
 impl Entry {
@@ -41,7 +45,18 @@ impl Entry {
             value,
             expire_at: 0,
             version,
+            atime: 0,
         }
+    }
+
+    /// Record an access at logical time `now` (ms).
+    pub fn touch(&mut self, now: u64) {
+        self.atime = (now / 1000) as u32;
+    }
+
+    /// Seconds since the last access, at `now` (ms).
+    pub fn idle_seconds(&self, now: u64) -> u64 {
+        (now / 1000).saturating_sub(self.atime as u64)
     }
 
     pub fn is_expired(&self, now: u64) -> bool {
@@ -182,7 +197,17 @@ impl Db {
             self.remove(key, index);
             return None;
         }
-        self.map.get_mut(key)
+        let e = self.map.get_mut(key)?;
+        e.touch(now);
+        Some(e)
+    }
+
+    /// Record a read of a live key at `now` (reads that Redis counts as an
+    /// access: GET yes, TTL or TYPE no).
+    pub fn touch(&mut self, key: &[u8], now: u64) {
+        if let Some(e) = self.map.get_mut(key).filter(|e| !e.is_expired(now)) {
+            e.touch(now);
+        }
     }
 
     /// Raw access, expired entries included (sweeps, snapshots, digests).

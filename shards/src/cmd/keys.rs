@@ -393,8 +393,7 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Resu
             match sub {
                 ObjectSub::Encoding => Reply::bulk(e.value.encoding().as_bytes().to_vec()),
                 ObjectSub::RefCount => Reply::Int(1),
-                // Access times are not tracked yet; a key reads as just used.
-                ObjectSub::IdleTime => Reply::Int(0),
+                ObjectSub::IdleTime => Reply::Int(e.idle_seconds(now) as i64),
                 ObjectSub::Freq => return Ok(Reply::err(
                     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
                 )),

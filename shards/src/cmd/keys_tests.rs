@@ -203,6 +203,15 @@ fn object_and_memory_usage() {
     );
     assert_eq!(run(&mut s, "OBJECT ENCODING nope", 10, 0), Reply::Nil);
     assert_eq!(run(&mut s, "OBJECT REFCOUNT k", 10, 0), Reply::Int(1));
+    // Idle time counts from the last access, in seconds.
+    s.db_mut(0).touch(b"k", 5_000);
+    assert_eq!(run(&mut s, "OBJECT IDLETIME k", 12_500, 0), Reply::Int(7));
+    assert_eq!(run(&mut s, "SET k w KEEPTTL", 20_000, 3), Reply::Ok);
+    assert_eq!(
+        run(&mut s, "OBJECT IDLETIME k", 21_000, 0),
+        Reply::Int(1),
+        "a write is an access"
+    );
     assert!(matches!(
         run(&mut s, "OBJECT FREQ k", 10, 0),
         Reply::Error(_)

@@ -360,6 +360,29 @@ impl Cmd {
         }
     }
 
+    /// Whether Redis counts this read as an access of its keys (GET and
+    /// the like do; TTL, TYPE, EXISTS, OBJECT and MEMORY USAGE do not).
+    pub fn touches(&self) -> bool {
+        use Cmd::*;
+        matches!(
+            self,
+            Get { .. }
+                | MGet { .. }
+                | Strlen { .. }
+                | GetRange { .. }
+                | Touch { .. }
+                | HGet { .. }
+                | HMGet { .. }
+                | HExists { .. }
+                | HLen { .. }
+                | HKeys { .. }
+                | HVals { .. }
+                | HGetAll { .. }
+                | HStrlen { .. }
+                | HRandField { .. }
+        )
+    }
+
     /// Keys with the database each lives in, for a command run in `db`
     /// (COPY's destination may be another database).
     pub fn db_keys(&self, db: usize) -> Vec<(usize, &[u8])> {

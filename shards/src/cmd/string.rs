@@ -306,7 +306,9 @@ pub fn read_str<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a StrVa
 }
 
 fn new_str(data: Vec<u8>, ctx: OpCtx) -> Entry {
-    Entry::new(Value::Str(StrVal::new(data)), ctx.index)
+    let mut e = Entry::new(Value::Str(StrVal::new(data)), ctx.index);
+    e.touch(ctx.now);
+    e
 }
 
 pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
