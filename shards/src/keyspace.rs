@@ -202,6 +202,13 @@ impl Db {
         Some(e)
     }
 
+    /// A live entry, recording the access (GET's lookup: one probe for both).
+    pub fn get_touch(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        let e = self.map.get_mut(key).filter(|e| !e.is_expired(now))?;
+        e.touch(now);
+        Some(e)
+    }
+
     /// Record a read of a live key at `now` (reads that Redis counts as an
     /// access: GET yes, TTL or TYPE no).
     pub fn touch(&mut self, key: &[u8], now: u64) {

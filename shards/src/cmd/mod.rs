@@ -360,14 +360,14 @@ impl Cmd {
         }
     }
 
-    /// Whether Redis counts this read as an access of its keys (GET and
-    /// the like do; TTL, TYPE, EXISTS, OBJECT and MEMORY USAGE do not).
+    /// Whether this read must record an access of its keys after it runs:
+    /// Redis counts GET and the like as accesses, not TTL, TYPE, EXISTS,
+    /// OBJECT or MEMORY USAGE. GET records its own while it looks the key up.
     pub fn touches(&self) -> bool {
         use Cmd::*;
         matches!(
             self,
-            Get { .. }
-                | MGet { .. }
+            MGet { .. }
                 | Strlen { .. }
                 | GetRange { .. }
                 | Touch { .. }

@@ -314,8 +314,13 @@ fn new_str(data: Vec<u8>, ctx: OpCtx) -> Entry {
 pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
     let now = ctx.now;
     Ok(match cmd {
-        Cmd::Get { key } => match read_str(db, key, now)? {
-            Some(s) => Reply::bulk(s.data.clone()),
+        // GET records its access in the same lookup (see Cmd::touches).
+        Cmd::Get { key } => match db.get_touch(key, now) {
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => Reply::bulk(s.data.clone()),
+            Some(_) => return Err(Status::WrongType),
             None => Reply::Nil,
         },
         Cmd::Set {
