@@ -73,7 +73,9 @@ impl Entry {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(StrVal),
-    Hash(HashVal),
+    /// Boxed: a hash table header is large, and every entry of the keyspace
+    /// would otherwise be as big as the largest variant.
+    Hash(Box<HashVal>),
 }
 
 impl Value {
@@ -389,7 +391,17 @@ mod tests {
         assert!(!h.big);
         h.set(b"x", vec![b'v'; 65]);
         assert!(h.big);
-        assert_eq!(Value::Hash(h).encoding(), "hashtable");
+        assert_eq!(Value::Hash(Box::new(h)).encoding(), "hashtable");
+    }
+
+    #[test]
+    fn entries_stay_small() {
+        // Every key pays this per entry in the table: keep it in check.
+        assert!(
+            std::mem::size_of::<Entry>() <= 64,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn read_hash<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a HashVal>
 /// bumped to `ctx.index`.
 fn write_hash<'a>(db: &'a mut Db, key: &[u8], ctx: OpCtx) -> Result<&'a mut HashVal, Status> {
     if db.get_mut(key, ctx.now, ctx.index).is_none() {
-        db.insert(key, Entry::new(Value::Hash(HashVal::default()), ctx.index));
+        db.insert(key, Entry::new(Value::Hash(Box::default()), ctx.index));
     }
     match db.get_mut(key, ctx.now, ctx.index) {
         Some(Entry {
