@@ -119,15 +119,26 @@ impl Value {
 pub struct StrVal {
     pub data: Vec<u8>,
     pub raw: bool,
+    /// Written as text that Redis never stores as an integer (INCRBYFLOAT's
+    /// result), so OBJECT ENCODING reports embstr or raw even for "3000".
+    pub not_int: bool,
 }
 
 impl StrVal {
     pub fn new(data: Vec<u8>) -> StrVal {
-        StrVal { data, raw: false }
+        StrVal {
+            data,
+            raw: false,
+            not_int: false,
+        }
     }
 
     pub fn encoding(&self) -> &'static str {
-        if !self.raw && self.data.len() <= 20 && crate::cmd::args::parse_i64(&self.data).is_ok() {
+        if !self.raw
+            && !self.not_int
+            && self.data.len() <= 20
+            && crate::cmd::args::parse_i64(&self.data).is_ok()
+        {
             "int"
         } else if !self.raw && self.data.len() <= 44 {
             "embstr"
@@ -413,5 +424,12 @@ mod tests {
         let mut v = StrVal::new(b"1".to_vec());
         v.raw = true;
         assert_eq!(v.encoding(), "raw");
+        let mut f = StrVal::new(b"3000".to_vec());
+        f.not_int = true;
+        assert_eq!(
+            f.encoding(),
+            "embstr",
+            "INCRBYFLOAT results are never int-encoded"
+        );
     }
 }

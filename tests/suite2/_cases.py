@@ -223,6 +223,10 @@ CASES = {
             OBJECT ENCODING small
             SETRANGE neg 0 x
             OBJECT ENCODING neg
+            INCRBYFLOAT fl 3.0e3
+            OBJECT ENCODING fl
+            INCR fl
+            OBJECT ENCODING fl
             INCRBYFLOAT float 1
             OBJECT ENCODING float
             HSET h f v

@@ -405,6 +405,13 @@ pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> 
             })?;
             let r = Reply::bulk(new.clone());
             write_keep_ttl(db, key, new, ctx);
+            if let Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) = db.get_mut(key, now, ctx.index)
+            {
+                s.not_int = true;
+            }
             r
         }
         Cmd::Append { key, val } => match db.get_mut(key, now, ctx.index) {
