@@ -83,6 +83,14 @@ impl Core {
             .filter(|(_, k)| self.owner(k) == self.id)
             .map(|(db, k)| (db as u32, k.to_vec()))
             .collect();
+        if let Some(dbs) = seq.op.whole_dbs(self.shared.databases) {
+            // A transaction with KEYS, DBSIZE, FLUSHDB...: every key of those
+            // databases on this shard goes through the barrier.
+            let shard = self.shard.borrow();
+            for db in dbs {
+                mine.extend(shard.db(db).iter().map(|(k, _)| (db as u32, k.to_vec())));
+            }
+        }
         mine.sort();
         mine.dedup();
         let (images, watch_ok) = {

@@ -478,3 +478,48 @@ fn object_idletime_counts_from_the_last_access() {
     assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
     assert_eq!(c.cmd("OBJECT IDLETIME k"), ":0\r\n");
 }
+
+#[test]
+fn whole_database_commands_inside_multi_across_cores() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut c = s.client();
+    for i in 0..6 {
+        c.cmd(&format!("SET pre{i} v"));
+    }
+    assert_eq!(c.cmd("SELECT 1"), "+OK\r\n");
+    assert_eq!(c.cmd("SET other v"), "+OK\r\n");
+    assert_eq!(c.cmd("SELECT 0"), "+OK\r\n");
+    assert_eq!(c.cmd("MULTI"), "+OK\r\n");
+    for cmd in [
+        "SET a 1",
+        "DBSIZE",
+        "FLUSHDB",
+        "DBSIZE",
+        "SET b 2",
+        "SET c 3",
+        "DBSIZE",
+        "RANDOMKEY",
+    ] {
+        assert_eq!(c.cmd(cmd), "+QUEUED\r\n");
+    }
+    let r = c.cmd("EXEC");
+    assert!(
+        r.starts_with("*8\r\n+OK\r\n:7\r\n+OK\r\n:0\r\n+OK\r\n+OK\r\n:2\r\n$1\r\n"),
+        "{r}"
+    );
+    assert_eq!(c.cmd("DBSIZE"), ":2\r\n");
+    assert_eq!(c.cmd("GET pre0"), "$-1\r\n");
+    assert_eq!(c.cmd("MGET b c"), "*2\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    assert_eq!(c.cmd("SELECT 1"), "+OK\r\n");
+    assert_eq!(
+        c.cmd("GET other"),
+        "$1\r\nv\r\n",
+        "FLUSHDB left database 1 alone"
+    );
+    assert_eq!(c.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(c.cmd("FLUSHALL"), "+QUEUED\r\n");
+    assert_eq!(c.cmd("EXEC"), "*1\r\n+OK\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":0\r\n");
+    assert_eq!(c.cmd("SELECT 0"), "+OK\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":0\r\n");
+}

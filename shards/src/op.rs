@@ -44,6 +44,30 @@ impl LogOp {
         }
     }
 
+    /// The databases a transaction's whole-database commands read or write
+    /// (all of them for FLUSHALL), or None when it has no such command.
+    /// Such a transaction takes every key of these databases through the
+    /// multi-shard barrier.
+    pub fn whole_dbs(&self, databases: usize) -> Option<Vec<usize>> {
+        let LogOp::Exec { items, .. } = self else {
+            return None;
+        };
+        let mut dbs: Vec<usize> = Vec::new();
+        for (db, c) in items {
+            match c {
+                Cmd::FlushAll | Cmd::KeyspaceInfo => dbs.extend(0..databases),
+                c if c.all_shards() => dbs.push(*db as usize),
+                _ => {}
+            }
+        }
+        if dbs.is_empty() {
+            return None;
+        }
+        dbs.sort_unstable();
+        dbs.dedup();
+        Some(dbs)
+    }
+
     pub fn is_write(&self) -> bool {
         match self {
             LogOp::Cmd { cmd, .. } => cmd.is_write(),

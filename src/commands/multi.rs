@@ -95,11 +95,6 @@ async fn exec(core: &Rc<Core>, conn: &mut Conn) -> Reply {
             items: keyspace,
             watches,
         };
-        if op.all_shards() && core.n > 1 {
-            return Reply::err(
-                "ERR KEYS, DBSIZE, RANDOMKEY, FLUSHDB and FLUSHALL cannot run inside MULTI when the server runs more than one thread",
-            );
-        }
         match core.propose(op).await {
             Reply::Array(v) => results.extend(v),
             Reply::NilArray => return Reply::NilArray,
