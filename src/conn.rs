@@ -210,7 +210,9 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             proto_max_bulk_len: shared.proto_max_bulk_len.load(Relaxed),
         };
         conn.meta.last_ms.store(shared.uptime_ms(), Relaxed);
-        core.fresh_read_clock(crate::clock::physical_ms(), 2).await;
+        let now = crate::clock::physical_ms();
+        core.clock_hint.set(now);
+        core.fresh_read_clock(now, 2).await;
         loop {
             match parser.parse(&mut rbuf, &limits, conn.authed) {
                 Ok(Some(argv)) => {

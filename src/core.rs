@@ -117,6 +117,10 @@ pub struct Core {
     /// Multi-shard operations this core coordinates, by sequence id.
     pub(crate) gathers: RefCell<HashMap<u64, crate::apply::Gather>>,
     pub sequencer: Option<RefCell<Sequencer>>,
+    /// Wall clock (ms) read by the connection whose batch is running: writes
+    /// applied in place take their time from it instead of reading the
+    /// clock once more per command.
+    pub clock_hint: Cell<u64>,
     /// Test-only apply lag: operations waiting to be enqueued, in order.
     late: RefCell<VecDeque<(std::time::Instant, Arc<Seq>)>>,
 }
@@ -142,6 +146,7 @@ impl Core {
             gathers: RefCell::new(HashMap::new()),
             sequencer: (id == 0).then(|| RefCell::new(Sequencer::default())),
             late: RefCell::new(VecDeque::new()),
+            clock_hint: Cell::new(crate::clock::physical_ms()),
             shared,
         }
     }

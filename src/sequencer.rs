@@ -82,7 +82,16 @@ impl Core {
     /// Assign the next id, log index (writes only) and logical time, and
     /// stamp the operation's deadlines. `track` records the write as in
     /// flight for the read clock (not needed when it is applied at once).
-    fn assign(&self, op: &mut LogOp, read_only: bool, mask: u64, track: bool) -> (u64, u64, u64) {
+    /// `physical` is the wall clock in ms (a recent reading is enough: it
+    /// only keeps logical time close to wall time).
+    fn assign(
+        &self,
+        op: &mut LogOp,
+        read_only: bool,
+        mask: u64,
+        track: bool,
+        physical: u64,
+    ) -> (u64, u64, u64) {
         let mut s = self
             .sequencer
             .as_ref()
@@ -94,7 +103,7 @@ impl Core {
         if read_only {
             return (id, s.last_index, r);
         }
-        let ts = s.last_ts.max(r).max(crate::clock::physical_ms());
+        let ts = s.last_ts.max(r).max(physical);
         op.stamp(ts);
         s.last_ts = ts;
         s.last_index += 1;
@@ -122,7 +131,8 @@ impl Core {
             return Err(op);
         }
         let read_only = !op.is_write();
-        let (_, index, ts) = self.assign(&mut op, read_only, mask, false);
+        // The connection read the clock for this batch a moment ago.
+        let (_, index, ts) = self.assign(&mut op, read_only, mask, false, self.clock_hint.get());
         let ctx = OpCtx {
             now: ts,
             index: if read_only { 0 } else { index },
@@ -146,7 +156,8 @@ impl Core {
         self.advance_read_clock();
         let read_only = !op.is_write();
         let (mask, all) = self.mask_of(&op);
-        let (id, index, ts) = self.assign(&mut op, read_only, mask, true);
+        let physical = crate::clock::physical_ms();
+        let (id, index, ts) = self.assign(&mut op, read_only, mask, true, physical);
         let seq = Arc::new(Seq {
             id,
             index,
