@@ -72,6 +72,12 @@ impl Core {
             // on every shard instead (see LogOp::whole_dbs).
             return (all, matches!(op, LogOp::Cmd { .. }));
         }
+        // Single-key commands, the common case, need no key list.
+        if let LogOp::Cmd { cmd, .. } = op {
+            if let Some(k) = cmd.single_key() {
+                return (1 << self.owner(k), false);
+            }
+        }
         let mut mask = 0;
         for (_, k) in op.db_keys() {
             mask |= 1 << self.owner(k);

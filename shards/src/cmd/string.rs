@@ -505,15 +505,32 @@ fn write_keep_ttl(db: &mut Db, key: &[u8], data: Vec<u8>, ctx: OpCtx) {
     }
 }
 
+/// INCRBY and friends: one lookup, and the digits are rewritten in the
+/// value's own buffer (Redis likewise updates an integer in place).
 fn incr_by(db: &mut Db, key: &[u8], by: i64, ctx: OpCtx) -> Result<i64, Status> {
-    let cur = match read_str(db, key, ctx.now)? {
-        Some(s) => super::args::parse_i64(&s.data)?,
-        None => 0,
-    };
-    let new = cur.checked_add(by).ok_or(Status::Overflow)?;
     let mut buf = itoa::Buffer::new();
-    write_keep_ttl(db, key, buf.format(new).as_bytes().to_vec(), ctx);
-    Ok(new)
+    match db.get_mut(key, ctx.now, ctx.index) {
+        Some(Entry {
+            value: Value::Str(s),
+            version,
+            ..
+        }) => {
+            let new = super::args::parse_i64(&s.data)?
+                .checked_add(by)
+                .ok_or(Status::Overflow)?;
+            s.data.clear();
+            s.data.extend_from_slice(buf.format(new).as_bytes());
+            s.raw = false;
+            s.not_int = false;
+            *version = ctx.index;
+            Ok(new)
+        }
+        Some(_) => Err(Status::WrongType),
+        None => {
+            db.insert(key, new_str(buf.format(by).as_bytes().to_vec(), ctx));
+            Ok(by)
+        }
+    }
 }
 
 /// Redis's GETRANGE index arithmetic.
