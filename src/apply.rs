@@ -109,7 +109,8 @@ impl Core {
         if !seq.read_only {
             if self.shared.no_barrier() {
                 // Test-only fault: apply this shard's part alone, at once.
-                let post = run_on_images(&seq, clone_images(&images), watch_ok);
+                let post =
+                    run_on_images(&seq, clone_images(&images), watch_ok, self.shared.databases);
                 self.install(seq.index, post);
             } else {
                 let mut locked = self.locked.borrow_mut();
@@ -262,15 +263,8 @@ fn clone_images(images: &[Image]) -> Vec<Image> {
 }
 
 /// Run an operation on a set of key images alone and return their results.
-fn run_on_images(seq: &Seq, images: Vec<Image>, watch_ok: bool) -> Vec<Image> {
-    let mut temp = Shard::new(
-        images
-            .iter()
-            .map(|i| i.db as usize + 1)
-            .max()
-            .unwrap_or(1)
-            .max(16),
-    );
+fn run_on_images(seq: &Seq, images: Vec<Image>, watch_ok: bool, databases: usize) -> Vec<Image> {
+    let mut temp = Shard::new(databases);
     let keys: Vec<(u32, Vec<u8>)> = images.iter().map(|i| (i.db, i.key.clone())).collect();
     for img in images {
         if let Some(e) = img.entry {

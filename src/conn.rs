@@ -167,7 +167,7 @@ async fn drain(core: &Rc<Core>, pend: &mut VecDeque<Pend>, proto: Proto, out: &m
             Pend::Wait { req, get } => {
                 let r = core.pending.wait(req).await;
                 if get {
-                    commands::keyspace::count_hit(core, &Cmd::Get { key: Vec::new() }, &r);
+                    commands::keyspace::count_hit(core, true, &r);
                 }
                 r
             }

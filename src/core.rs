@@ -72,12 +72,7 @@ pub enum Msg {
         cmd: Cmd,
     },
     /// An operation for the sequencer.
-    Propose {
-        from: usize,
-        req: u32,
-        op: LogOp,
-        all: bool,
-    },
+    Propose { from: usize, req: u32, op: LogOp },
     /// A sequenced operation for a shard's apply queue.
     Apply(Arc<Seq>),
     /// A participant's keys at the operation's position, for the coordinator.
@@ -232,8 +227,7 @@ impl Core {
                     self.deliver(Some((from, req)), r);
                 }
             }
-            Msg::Propose { from, req, op, all } => {
-                let _ = all;
+            Msg::Propose { from, req, op } => {
                 self.sequence(op, Some((from, req)));
             }
             Msg::Apply(seq) => {
@@ -368,9 +362,8 @@ impl Core {
     /// Hand an operation to the sequencer without waiting; the reply arrives
     /// at the returned request id (`pending.wait`).
     pub fn submit(self: &Rc<Self>, op: LogOp) -> u32 {
-        let all = op.all_shards();
         let (parts, merge) = match &op {
-            LogOp::Cmd { cmd, .. } if all => (self.n as u32, cmd.merge()),
+            LogOp::Cmd { cmd, .. } if cmd.all_shards() => (self.n as u32, cmd.merge()),
             _ => (1, Merge::Single),
         };
         let req = self.pending.register(parts, merge);
@@ -383,7 +376,6 @@ impl Core {
                     from: self.id,
                     req,
                     op,
-                    all,
                 },
             );
         }

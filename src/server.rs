@@ -114,7 +114,7 @@ async fn core_main(
         .await
         .map_err(|_| anyhow::anyhow!("joining the core mesh"))?;
     let core = Rc::new(Core::new(shared.clone(), senders, seed));
-    crate::commands::keyspace::init_core(u64::from_le_bytes(random_bytes::<8>()), shared.databases);
+    crate::commands::keyspace::init_core(u64::from_le_bytes(random_bytes::<8>()));
     for (peer, mut stream) in receivers.streams() {
         let c = core.clone();
         glommio::spawn_local(async move {

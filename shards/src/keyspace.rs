@@ -222,6 +222,23 @@ impl Db {
         Some(e)
     }
 
+    /// The entry for a write, created by `make` when absent (an expired one
+    /// is removed first, as in `get_mut`). One probe of the table.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        index: u64,
+        make: impl FnOnce() -> Entry,
+    ) -> &mut Entry {
+        if self.map.get(key).is_some_and(|e| e.is_expired(now)) {
+            self.remove(key, index);
+        }
+        let e = self.map.entry_ref(key).or_insert_with(make);
+        e.touch(now);
+        e
+    }
+
     /// Record a read of a live key at `now` (reads that Redis counts as an
     /// access: GET yes, TTL or TYPE no).
     pub fn touch(&mut self, key: &[u8], now: u64) {

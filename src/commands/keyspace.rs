@@ -14,7 +14,6 @@ use crate::core::Core;
 
 thread_local! {
     static SEED: Cell<u64> = const { Cell::new(0x853c_49e6_748f_ea9b) };
-    static DATABASES: Cell<usize> = const { Cell::new(16) };
 }
 
 /// A fresh seed for commands that pick at random (reads only).
@@ -29,15 +28,9 @@ pub fn seed() -> u64 {
     })
 }
 
-/// Seed this core's generator (at startup, from the OS) and record the number
-/// of databases for parsers that run outside a connection's context.
-pub fn init_core(seed: u64, databases: usize) {
+/// Seed this core's generator (at startup, from the OS).
+pub fn init_core(seed: u64) {
     SEED.with(|s| s.set(seed | 1));
-    DATABASES.with(|d| d.set(databases));
-}
-
-pub fn databases() -> usize {
-    DATABASES.with(|d| d.get())
 }
 
 /// Run a keyspace command at once when it can: a read whose key lives on
@@ -63,12 +56,13 @@ pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
         return Step::Keyspace(db, cmd);
     }
     let r = core.eval_read(db, &mut cmd);
-    count_hit(core, &cmd, &r);
+    count_hit(core, matches!(cmd, Cmd::Get { .. }), &r);
     Step::Reply(r)
 }
 
-pub fn count_hit(core: &Core, cmd: &Cmd, r: &Reply) {
-    if matches!(cmd, Cmd::Get { .. }) {
+/// Count a GET's hit or miss for INFO (`is_get` false: nothing to count).
+pub fn count_hit(core: &Core, is_get: bool, r: &Reply) {
+    if is_get {
         let s = &core.shared.stats.per_core[core.id];
         crate::shared::bump(
             if matches!(r, Reply::Nil) {
@@ -99,7 +93,7 @@ pub async fn run(core: &Rc<Core>, db: u32, cmd: Cmd) -> Reply {
             let counted = matches!(cmd, Cmd::Get { .. });
             let r = core.read(owner, db, cmd).await;
             if counted {
-                count_hit(core, &Cmd::Get { key: Vec::new() }, &r);
+                count_hit(core, true, &r);
             }
             r
         }

@@ -126,7 +126,7 @@ fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, mut argv: Vec<Vec<u8
         Some(parse) => {
             let pc = ParseCtx {
                 db: m.queue_db,
-                databases: crate::commands::keyspace::databases(),
+                databases: core.shared.databases,
                 seed: keyspace::seed(),
                 now: core.read_now(),
             };
@@ -140,7 +140,7 @@ fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, mut argv: Vec<Vec<u8
         }
         None => {
             if spec.name == "select" {
-                if let Some(db) = connection::parse_db(&argv[1], keyspace::databases()) {
+                if let Some(db) = connection::parse_db(&argv[1], core.shared.databases) {
                     m.queue_db = db;
                 }
             }
@@ -151,25 +151,15 @@ fn queue(core: &Core, conn: &mut Conn, spec: &'static Spec, mut argv: Vec<Vec<u8
     Reply::simple("QUEUED")
 }
 
-/// Run a command outside MULTI (or a queued server command at EXEC time).
+/// Run a server command (one without a keyspace parser: those go through
+/// `begin`), outside MULTI or queued and now run by EXEC.
 pub async fn dispatch(
     core: &Rc<Core>,
     conn: &mut Conn,
     spec: &'static Spec,
-    mut argv: Vec<Vec<u8>>,
+    argv: Vec<Vec<u8>>,
 ) -> Reply {
-    if let Some(parse) = spec.parse {
-        let pc = ParseCtx {
-            db: conn.db,
-            databases: core.shared.databases,
-            seed: keyspace::seed(),
-            now: core.read_now(),
-        };
-        return match parse(&mut argv, &pc) {
-            Ok(cmd) => keyspace::run(core, conn.db as u32, cmd).await,
-            Err(e) => e,
-        };
-    }
+    debug_assert!(spec.parse.is_none(), "{} is a keyspace command", spec.name);
     match spec.name {
         "ping" | "echo" | "hello" | "auth" | "select" | "quit" | "reset" | "client" => {
             connection::run(core, conn, spec, &argv)

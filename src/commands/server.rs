@@ -47,7 +47,6 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -
                     seed: 0,
                     now: core.read_now(),
                 };
-                let _ = pc;
                 match parse_memory_usage(&mut a.to_vec(), &pc) {
                     Ok(cmd) => super::keyspace::run(core, conn.db as u32, cmd).await,
                     Err(e) => e,

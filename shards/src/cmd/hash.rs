@@ -145,24 +145,18 @@ fn read_hash<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a HashVal>
 /// The hash at `key` for a write, created empty when absent; its version is
 /// bumped to `ctx.index`.
 fn write_hash<'a>(db: &'a mut Db, key: &[u8], ctx: OpCtx) -> Result<&'a mut HashVal, Status> {
-    if db.get_mut(key, ctx.now, ctx.index).is_none() {
-        db.insert(key, Entry::new(Value::Hash(Box::default()), ctx.index));
-    }
-    match db.get_mut(key, ctx.now, ctx.index) {
-        Some(Entry {
+    let make = || Entry::new(Value::Hash(Box::default()), ctx.index);
+    match db.get_or_insert_with(key, ctx.now, ctx.index, make) {
+        Entry {
             value: Value::Hash(h),
             version,
             ..
-        }) => {
+        } => {
             *version = ctx.index;
             Ok(h)
         }
         _ => Err(Status::WrongType),
     }
-}
-
-fn check_hash(db: &Db, key: &[u8], now: u64) -> Result<(), Status> {
-    read_hash(db, key, now).map(|_| ())
 }
 
 fn bulk(v: &[u8]) -> Reply {
@@ -173,7 +167,6 @@ pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> 
     let now = ctx.now;
     Ok(match cmd {
         Cmd::HSet { key, pairs, hmset } => {
-            check_hash(db, key, now)?;
             let h = write_hash(db, key, ctx)?;
             let mut added = 0;
             for (f, v) in pairs.iter_mut() {
