@@ -10,6 +10,8 @@ use std::collections::VecDeque;
 
 use indexmap::IndexMap;
 
+use crate::types::{ListVal, SetVal};
+
 /// A fixed-seed hasher: table iteration order never decides replicated state,
 /// but a fixed seed keeps even read-side order identical across replicas.
 pub type Hasher = foldhash::fast::FixedState;
@@ -76,6 +78,8 @@ pub enum Value {
     /// Boxed: a hash table header is large, and every entry of the keyspace
     /// would otherwise be as big as the largest variant.
     Hash(Box<HashVal>),
+    List(Box<ListVal>),
+    Set(Box<SetVal>),
 }
 
 impl Value {
@@ -83,6 +87,8 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
         }
     }
 
@@ -96,6 +102,9 @@ impl Value {
                     "listpack"
                 }
             }
+            // Redis 7.0 encodes every list as a quicklist.
+            Value::List(_) => "quicklist",
+            Value::Set(s) => s.encoding(),
         }
     }
 
@@ -109,6 +118,8 @@ impl Value {
                     .sum::<usize>()
                     + 64
             }
+            Value::List(l) => l.mem_usage(),
+            Value::Set(s) => s.mem_usage(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod keyspace;
 pub mod op;
 pub mod status;
 pub mod table;
+pub mod types;
 
 pub use keyspace::{Db, Entry, Shard, Value};
 pub use status::Status;

@@ -28,6 +28,19 @@ pub enum Status {
     OutOfRange,
     DbIndexOutOfRange,
     SameObject,
+    /// Wrong number of arguments found by the command's own parser.
+    Arity,
+    MustBePositive,
+    RankZero,
+    CountNegative,
+    MaxlenNegative,
+    NumkeysZero,
+    NumkeysTooMany,
+    CountZero,
+    LimitNegative,
+    IndexOutOfRange,
+    /// A count that would overflow when negated (SRANDMEMBER, ZRANDMEMBER).
+    CountRange,
 }
 
 impl Status {
@@ -60,6 +73,19 @@ impl Status {
             OutOfRange => "ERR value is out of range",
             DbIndexOutOfRange => "ERR DB index is out of range",
             SameObject => "ERR source and destination objects are the same",
+            Arity => {
+                return Cow::Owned(format!("ERR wrong number of arguments for '{cmd}' command"))
+            }
+            MustBePositive => "ERR value is out of range, must be positive",
+            RankZero => "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+            CountNegative => "ERR COUNT can't be negative",
+            MaxlenNegative => "ERR MAXLEN can't be negative",
+            NumkeysZero => "ERR numkeys should be greater than 0",
+            NumkeysTooMany => "ERR Number of keys can't be greater than number of args",
+            CountZero => "ERR count should be greater than 0",
+            LimitNegative => "ERR LIMIT can't be negative",
+            IndexOutOfRange => "ERR index out of range",
+            CountRange => "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         })
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::cmd::{hash, keys, string, Parser};
+use crate::cmd::{hash, keys, list, set, string, Parser};
 
 /// Command flags, named as Redis's COMMAND INFO reports them.
 pub mod flag {
@@ -22,6 +22,8 @@ pub mod flag {
     pub const NO_AUTH: u32 = 1 << 9;
     pub const NO_MULTI: u32 = 1 << 10;
     pub const ALLOW_BUSY: u32 = 1 << 11;
+    /// Key positions depend on the arguments (a numkeys argument).
+    pub const MOVABLEKEYS: u32 = 1 << 12;
     /// Reads or writes user keys: a follower must refuse it (not a Redis flag).
     pub const KEYSPACE: u32 = 1 << 16;
 
@@ -38,6 +40,7 @@ pub mod flag {
         (NO_AUTH, "no_auth"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -84,6 +87,8 @@ const W: u32 = WRITE | DENYOOM | KEYSPACE;
 const WF: u32 = WRITE | DENYOOM | FAST | KEYSPACE;
 const WD: u32 = WRITE | KEYSPACE;
 const WDF: u32 = WRITE | FAST | KEYSPACE;
+const WM: u32 = WRITE | MOVABLEKEYS | KEYSPACE;
+const RM: u32 = READONLY | MOVABLEKEYS | KEYSPACE;
 const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
 
 macro_rules! spec {
@@ -170,6 +175,41 @@ pub static COMMANDS: &[Spec] = &[
     spec!("hincrbyfloat", 4, WF, 1, 1, 1, Some(hash::parse_hincrbyfloat), "@write @hash @fast", "hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
     spec!("hstrlen", 3, RF, 1, 1, 1, Some(hash::parse_hstrlen), "@read @hash @fast", "hash", "3.2.0", "Returns the length of the value of a field."),
     spec!("hrandfield", -2, R, 1, 1, 1, Some(hash::parse_hrandfield), "@read @hash @slow", "hash", "6.2.0", "Returns one or more random fields from a hash."),
+    // lists
+    spec!("lpush", -3, WF, 1, 1, 1, Some(list::parse_lpush), "@write @list @fast", "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+    spec!("rpush", -3, WF, 1, 1, 1, Some(list::parse_rpush), "@write @list @fast", "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+    spec!("lpushx", -3, WF, 1, 1, 1, Some(list::parse_lpushx), "@write @list @fast", "list", "2.2.0", "Prepends one or more elements to a list only when the list exists."),
+    spec!("rpushx", -3, WF, 1, 1, 1, Some(list::parse_rpushx), "@write @list @fast", "list", "2.2.0", "Appends an element to a list only when the list exists."),
+    spec!("lpop", -2, WDF, 1, 1, 1, Some(list::parse_lpop), "@write @list @fast", "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+    spec!("rpop", -2, WDF, 1, 1, 1, Some(list::parse_rpop), "@write @list @fast", "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+    spec!("llen", 2, RF, 1, 1, 1, Some(list::parse_llen), "@read @list @fast", "list", "1.0.0", "Returns the length of a list."),
+    spec!("lrange", 4, R, 1, 1, 1, Some(list::parse_lrange), "@read @list @slow", "list", "1.0.0", "Returns a range of elements from a list."),
+    spec!("lindex", 3, R, 1, 1, 1, Some(list::parse_lindex), "@read @list @slow", "list", "1.0.0", "Returns an element from a list by its index."),
+    spec!("lset", 4, W, 1, 1, 1, Some(list::parse_lset), "@write @list @slow", "list", "1.0.0", "Sets the value of an element in a list by its index."),
+    spec!("lrem", 4, WD, 1, 1, 1, Some(list::parse_lrem), "@write @list @slow", "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed."),
+    spec!("ltrim", 4, WD, 1, 1, 1, Some(list::parse_ltrim), "@write @list @slow", "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+    spec!("linsert", 5, W, 1, 1, 1, Some(list::parse_linsert), "@write @list @slow", "list", "2.2.0", "Inserts an element before or after another element in a list."),
+    spec!("lpos", -3, R, 1, 1, 1, Some(list::parse_lpos), "@read @list @slow", "list", "6.0.6", "Returns the index of matching elements in a list."),
+    spec!("lmove", 5, W, 1, 2, 1, Some(list::parse_lmove), "@write @list @slow", "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+    spec!("rpoplpush", 3, W, 1, 2, 1, Some(list::parse_rpoplpush), "@write @list @slow", "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+    spec!("lmpop", -4, WM, 0, 0, 0, Some(list::parse_lmpop), "@write @list @slow", "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+    // sets
+    spec!("sadd", -3, WF, 1, 1, 1, Some(set::parse_sadd), "@write @set @fast", "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist."),
+    spec!("srem", -3, WDF, 1, 1, 1, Some(set::parse_srem), "@write @set @fast", "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed."),
+    spec!("smembers", 2, R, 1, 1, 1, Some(set::parse_smembers), "@read @set @slow", "set", "1.0.0", "Returns all members of a set."),
+    spec!("sismember", 3, RF, 1, 1, 1, Some(set::parse_sismember), "@read @set @fast", "set", "1.0.0", "Determines whether a member belongs to a set."),
+    spec!("smismember", -3, RF, 1, 1, 1, Some(set::parse_smismember), "@read @set @fast", "set", "6.2.0", "Determines whether multiple members belong to a set."),
+    spec!("scard", 2, RF, 1, 1, 1, Some(set::parse_scard), "@read @set @fast", "set", "1.0.0", "Returns the number of members in a set."),
+    spec!("spop", -2, WDF, 1, 1, 1, Some(set::parse_spop), "@write @set @fast", "set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
+    spec!("srandmember", -2, R, 1, 1, 1, Some(set::parse_srandmember), "@read @set @slow", "set", "1.0.0", "Get one or multiple random members from a set"),
+    spec!("sinter", -2, R, 1, -1, 1, Some(set::parse_sinter), "@read @set @slow", "set", "1.0.0", "Returns the intersect of multiple sets."),
+    spec!("sunion", -2, R, 1, -1, 1, Some(set::parse_sunion), "@read @set @slow", "set", "1.0.0", "Returns the union of multiple sets."),
+    spec!("sdiff", -2, R, 1, -1, 1, Some(set::parse_sdiff), "@read @set @slow", "set", "1.0.0", "Returns the difference of multiple sets."),
+    spec!("sinterstore", -3, W, 1, -1, 1, Some(set::parse_sinterstore), "@write @set @slow", "set", "1.0.0", "Stores the intersect of multiple sets in a key."),
+    spec!("sunionstore", -3, W, 1, -1, 1, Some(set::parse_sunionstore), "@write @set @slow", "set", "1.0.0", "Stores the union of multiple sets in a key."),
+    spec!("sdiffstore", -3, W, 1, -1, 1, Some(set::parse_sdiffstore), "@write @set @slow", "set", "1.0.0", "Stores the difference of multiple sets in a key."),
+    spec!("sintercard", -3, RM, 0, 0, 0, Some(set::parse_sintercard), "@read @set @slow", "set", "7.0.0", "Returns the number of members of the intersect of multiple sets."),
+    spec!("smove", 4, WDF, 1, 2, 1, Some(set::parse_smove), "@write @set @fast", "set", "1.0.0", "Moves a member from one set to another."),
     // transactions
     spec!("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, 0, 0, 0, None, "@fast @transaction", "transactions", "1.2.0", "Starts a transaction."),
     spec!("exec", 1, NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@slow @transaction", "transactions", "1.2.0", "Executes all commands in a transaction."),
@@ -311,6 +351,39 @@ mod tests {
             &["hincrbyfloat", "h", "f", "1"],
             &["hstrlen", "h", "f"],
             &["hrandfield", "h"],
+            &["lpush", "l", "a"],
+            &["rpush", "l", "a"],
+            &["lpushx", "l", "a"],
+            &["rpushx", "l", "a"],
+            &["lpop", "l"],
+            &["rpop", "l", "2"],
+            &["llen", "l"],
+            &["lrange", "l", "0", "-1"],
+            &["lindex", "l", "0"],
+            &["lset", "l", "0", "v"],
+            &["lrem", "l", "0", "v"],
+            &["ltrim", "l", "0", "1"],
+            &["linsert", "l", "before", "a", "b"],
+            &["lpos", "l", "a"],
+            &["lmove", "l", "m", "left", "right"],
+            &["rpoplpush", "l", "m"],
+            &["lmpop", "2", "l", "m", "left"],
+            &["sadd", "s", "a"],
+            &["srem", "s", "a"],
+            &["smembers", "s"],
+            &["sismember", "s", "a"],
+            &["smismember", "s", "a"],
+            &["scard", "s"],
+            &["spop", "s"],
+            &["srandmember", "s"],
+            &["sinter", "s", "t"],
+            &["sunion", "s", "t"],
+            &["sdiff", "s", "t"],
+            &["sinterstore", "d", "s", "t"],
+            &["sunionstore", "d", "s", "t"],
+            &["sdiffstore", "d", "s", "t"],
+            &["sintercard", "2", "s", "t"],
+            &["smove", "s", "t", "a"],
         ];
         let pc = ParseCtx {
             db: 0,

@@ -6,11 +6,16 @@
 //! absolute deadlines by [`Cmd::stamp`] before it is sequenced, so applying it
 //! needs nothing but the entry's [`OpCtx`].
 
+pub mod access;
 pub mod args;
 pub mod glob;
 pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod set;
 pub mod string;
+#[cfg(test)]
+pub mod testutil;
 pub mod tx;
 
 use cachecat_io::Reply;
@@ -247,6 +252,8 @@ pub enum Cmd {
     Version {
         key: Key,
     },
+    Lists(list::ListCmd),
+    Sets(set::SetCmd),
 }
 
 /// How replies from several shards combine for a whole-database command.
@@ -296,7 +303,11 @@ impl Cmd {
                 | HDel { .. }
                 | HIncrBy { .. }
                 | HIncrByFloat { .. }
-        )
+        ) || match self {
+            Lists(c) => c.is_write(),
+            Sets(c) => c.is_write(),
+            _ => false,
+        }
     }
 
     /// The keys this command touches, in argument order (duplicates kept).
@@ -310,6 +321,8 @@ impl Cmd {
             MSet { pairs } | MSetNx { pairs } => pairs.iter().map(|(k, _)| k.as_slice()).collect(),
             Rename { src, dst, .. } | Copy { src, dst, .. } => vec![src, dst],
             DelIfVersion { keys } => keys.iter().map(|(k, _)| k.as_slice()).collect(),
+            Lists(c) => c.keys(),
+            Sets(c) => c.keys(),
             _ => self.single_key().into_iter().collect(),
         }
     }
@@ -357,6 +370,8 @@ impl Cmd {
             MSet { pairs } | MSetNx { pairs } => (pairs.len() == 1).then(|| pairs[0].0.as_slice()),
             Rename { .. } | Copy { .. } | DelIfVersion { .. } => None,
             Keys { .. } | DbSize | RandomKey { .. } | FlushDb | FlushAll | KeyspaceInfo => None,
+            Lists(c) => c.single_key(),
+            Sets(c) => c.single_key(),
         }
     }
 
@@ -380,7 +395,11 @@ impl Cmd {
                 | HGetAll { .. }
                 | HStrlen { .. }
                 | HRandField { .. }
-        )
+        ) || match self {
+            Lists(c) => !c.is_write(),
+            Sets(c) => !c.is_write(),
+            _ => false,
+        }
     }
 
     /// Keys with the database each lives in, for a command run in `db`
@@ -459,6 +478,8 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply
         | Cmd::HStrlen { .. }
         | Cmd::HRandField { .. } => hash::execute(cmd, shard.db_mut(db), ctx),
         Cmd::Version { key } => return tx::version_reply(shard, db, key, ctx.now),
+        Cmd::Lists(c) => list::execute(c, shard.db_mut(db), ctx),
+        Cmd::Sets(c) => set::execute(c, shard.db_mut(db), ctx),
         _ => keys::execute(cmd, shard, db, ctx),
     };
     r.unwrap_or_else(|s| Reply::Error(s.text(name)))
@@ -515,6 +536,8 @@ pub fn name_of(cmd: &Cmd) -> &'static str {
         HStrlen { .. } => "hstrlen",
         HRandField { .. } => "hrandfield",
         Version { .. } => "watch",
+        Lists(c) => c.name(),
+        Sets(c) => c.name(),
     }
 }
 
