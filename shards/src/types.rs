@@ -62,8 +62,16 @@ impl ListVal {
 /// from the tail; the result is clamped, and None means empty.
 pub fn range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let start = if start < 0 { start.saturating_add(len).max(0) } else { start };
-    let end = if end < 0 { end.saturating_add(len) } else { end };
+    let start = if start < 0 {
+        start.saturating_add(len).max(0)
+    } else {
+        start
+    };
+    let end = if end < 0 {
+        end.saturating_add(len)
+    } else {
+        end
+    };
     if start > end || start >= len {
         return None;
     }
@@ -170,7 +178,7 @@ fn cmp_int(x: &[u8], v: i64) -> Ordering {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -180,7 +188,7 @@ impl Rng {
 
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     /// `k` distinct positions of `0..n` in random order (partial

@@ -7,6 +7,7 @@ use super::args::{int, is, parse_i64, take};
 use super::{fail, Cmd, ParseCtx};
 use crate::float::{check_float, incr_by_float, IncrFloatError};
 use crate::keyspace::{Db, Entry, HashVal, Value};
+use crate::types::Rng;
 use crate::{OpCtx, Status};
 
 pub fn parse_hset(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
@@ -269,23 +270,6 @@ pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> 
     })
 }
 
-/// A small deterministic generator (splitmix64) for read-side sampling.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 fn randfield(h: Option<&HashVal>, count: Option<i64>, with_values: bool, seed: u64) -> Reply {
     let mut rng = Rng(seed);
     let Some(count) = count else {
@@ -308,14 +292,7 @@ fn randfield(h: Option<&HashVal>, count: Option<i64>, with_values: bool, seed: u
     } else if count as usize >= n {
         (0..n).collect()
     } else {
-        // Partial Fisher-Yates: distinct fields, random order.
-        let mut idx: Vec<usize> = (0..n).collect();
-        for i in 0..count as usize {
-            let j = i + rng.below(n - i);
-            idx.swap(i, j);
-        }
-        idx.truncate(count as usize);
-        idx
+        rng.distinct(n, count as usize)
     };
     let item = |i: usize| h.map.get_index(i).expect("in range");
     if with_values {

@@ -33,13 +33,15 @@ pub enum ListCmd {
         start: i64,
         end: i64,
     },
+    /// LINDEX and LSET check the key before the index (None: not an
+    /// integer), as Redis does.
     Index {
         key: Key,
-        index: i64,
+        index: Option<i64>,
     },
     Set {
         key: Key,
-        index: i64,
+        index: Option<i64>,
         val: Vec<u8>,
     },
     Rem {
@@ -225,14 +227,14 @@ pub fn parse_ltrim(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
 
 pub fn parse_lindex(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     l(ListCmd::Index {
-        index: int(&a[2]).map_err(|s| fail(s, "lindex"))?,
+        index: int(&a[2]).ok(),
         key: take(&mut a[1]),
     })
 }
 
 pub fn parse_lset(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     l(ListCmd::Set {
-        index: int(&a[2]).map_err(|s| fail(s, "lset"))?,
+        index: int(&a[2]).ok(),
         key: take(&mut a[1]),
         val: take(&mut a[3]),
     })
@@ -413,7 +415,9 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
                 (Some(_), Some(n)) => Reply::Array(pop_n(db, key, *left, n, ctx)),
             }
         }
-        ListCmd::Len { key } => Reply::Int(read::<ListVal>(db, key, now)?.map_or(0, |l| l.len()) as i64),
+        ListCmd::Len { key } => {
+            Reply::Int(read::<ListVal>(db, key, now)?.map_or(0, |l| l.len()) as i64)
+        }
         ListCmd::Range { key, start, end } => {
             let Some(list) = read::<ListVal>(db, key, now)? else {
                 return Ok(Reply::Array(vec![]));
@@ -424,8 +428,11 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
             }
         }
         ListCmd::Index { key, index } => {
-            let list = read::<ListVal>(db, key, now)?;
-            match list.and_then(|l| l.index(*index).map(|i| &l.items[i])) {
+            let Some(list) = read::<ListVal>(db, key, now)? else {
+                return Ok(Reply::Nil);
+            };
+            let index = index.ok_or(Status::NotInteger)?;
+            match list.index(index).map(|i| &list.items[i]) {
                 Some(v) => bulk(v),
                 None => Reply::Nil,
             }
@@ -434,7 +441,7 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
             let Some(list) = read::<ListVal>(db, key, now)? else {
                 return Err(Status::NoSuchKey);
             };
-            let Some(i) = list.index(*index) else {
+            let Some(i) = list.index(index.ok_or(Status::NotInteger)?) else {
                 return Err(Status::IndexOutOfRange);
             };
             let list = modify::<ListVal>(db, key, ctx)?.expect("checked");
@@ -445,13 +452,23 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
             let Some(list) = read::<ListVal>(db, key, now)? else {
                 return Ok(Reply::Int(0));
             };
-            let limit = if *count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+            let limit = if *count == 0 {
+                usize::MAX
+            } else {
+                count.unsigned_abs() as usize
+            };
             let hits: Vec<usize> = if *count >= 0 {
                 let it = list.items.iter().enumerate();
-                it.filter(|(_, v)| v[..] == val[..]).map(|(i, _)| i).take(limit).collect()
+                it.filter(|(_, v)| v[..] == val[..])
+                    .map(|(i, _)| i)
+                    .take(limit)
+                    .collect()
             } else {
                 let it = list.items.iter().enumerate().rev();
-                it.filter(|(_, v)| v[..] == val[..]).map(|(i, _)| i).take(limit).collect()
+                it.filter(|(_, v)| v[..] == val[..])
+                    .map(|(i, _)| i)
+                    .take(limit)
+                    .collect()
             };
             if hits.is_empty() {
                 return Ok(Reply::Int(0));
@@ -495,7 +512,8 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
             };
             let list = modify::<ListVal>(db, key, ctx)?.expect("checked");
             let at = if *before { at } else { at + 1 };
-            list.items.insert(at, std::mem::take(val).into_boxed_slice());
+            list.items
+                .insert(at, std::mem::take(val).into_boxed_slice());
             Reply::Int(list.len() as i64)
         }
         ListCmd::Pos {
@@ -506,12 +524,20 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
             maxlen,
         } => {
             let Some(list) = read::<ListVal>(db, key, now)? else {
-                return Ok(if count.is_some() { Reply::Array(vec![]) } else { Reply::Nil });
+                return Ok(if count.is_some() {
+                    Reply::Array(vec![])
+                } else {
+                    Reply::Nil
+                });
             };
             let matches = lpos(list, val, *rank, count.unwrap_or(1), *maxlen);
             match count {
-                Some(_) => Reply::Array(matches.into_iter().map(|i| Reply::Int(i as i64)).collect()),
-                None => matches.first().map_or(Reply::Nil, |&i| Reply::Int(i as i64)),
+                Some(_) => {
+                    Reply::Array(matches.into_iter().map(|i| Reply::Int(i as i64)).collect())
+                }
+                None => matches
+                    .first()
+                    .map_or(Reply::Nil, |&i| Reply::Int(i as i64)),
             }
         }
         ListCmd::Move {
@@ -525,7 +551,9 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
             }
             read::<ListVal>(db, dst, now)?;
             let v = pop_n(db, src, *from_left, 1, ctx).pop().expect("non-empty");
-            let Reply::Bulk(bytes) = &v else { unreachable!("pop yields bulks") };
+            let Reply::Bulk(bytes) = &v else {
+                unreachable!("pop yields bulks")
+            };
             write::<ListVal>(db, dst, ctx)?.push(bytes, *to_left);
             v
         }
@@ -546,8 +574,16 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
 /// at no more than `maxlen` elements (0: all).
 fn lpos(list: &ListVal, val: &[u8], rank: i64, count: i64, maxlen: i64) -> Vec<usize> {
     let len = list.len();
-    let limit = if maxlen == 0 { len } else { (maxlen as usize).min(len) };
-    let want = if count == 0 { usize::MAX } else { count as usize };
+    let limit = if maxlen == 0 {
+        len
+    } else {
+        (maxlen as usize).min(len)
+    };
+    let want = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     let skip = (rank.unsigned_abs() - 1) as usize;
     let order: Box<dyn Iterator<Item = usize>> = if rank > 0 {
         Box::new(0..limit)

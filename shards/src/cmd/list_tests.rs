@@ -59,7 +59,10 @@ fn index_set_rem_trim_insert() {
     assert_eq!(f.r("LRANGE l 0 -1"), arr(&["x", "c"]));
     assert_eq!(f.w("LTRIM l 5 10"), Reply::Ok);
     assert!(!f.exists("l"));
-    assert_eq!(f.w("LTRIM l x 1"), err("ERR value is not an integer or out of range"));
+    assert_eq!(
+        f.w("LTRIM l x 1"),
+        err("ERR value is not an integer or out of range")
+    );
 }
 
 #[test]
@@ -78,12 +81,20 @@ fn lpos_options() {
         Reply::Array(vec![Reply::Int(6), Reply::Int(2)])
     );
     assert_eq!(f.r("LPOS l c MAXLEN 2"), Reply::Nil);
-    assert_eq!(f.r("LPOS l c COUNT 1 MAXLEN 3"), Reply::Array(vec![Reply::Int(2)]));
+    assert_eq!(
+        f.r("LPOS l c COUNT 1 MAXLEN 3"),
+        Reply::Array(vec![Reply::Int(2)])
+    );
     assert_eq!(f.r("LPOS l zz"), Reply::Nil);
     assert_eq!(f.r("LPOS nol zz COUNT 1"), arr(&[]));
-    assert!(matches!(f.r("LPOS l c RANK 0"), Reply::Error(e) if e.starts_with("ERR RANK can't be zero")));
+    assert!(
+        matches!(f.r("LPOS l c RANK 0"), Reply::Error(e) if e.starts_with("ERR RANK can't be zero"))
+    );
     assert_eq!(f.r("LPOS l c COUNT -1"), err("ERR COUNT can't be negative"));
-    assert_eq!(f.r("LPOS l c MAXLEN -1"), err("ERR MAXLEN can't be negative"));
+    assert_eq!(
+        f.r("LPOS l c MAXLEN -1"),
+        err("ERR MAXLEN can't be negative")
+    );
     assert_eq!(f.r("LPOS l c RANK"), err("ERR syntax error"));
 }
 
@@ -99,7 +110,11 @@ fn move_and_mpop() {
     assert_eq!(f.w("LMOVE nope dst LEFT LEFT"), Reply::Nil);
     f.w("SET str v");
     assert_eq!(f.w("LMOVE src str LEFT LEFT"), err(WRONGTYPE));
-    assert_eq!(f.r("LLEN src"), Reply::Int(1), "nothing popped on WRONGTYPE");
+    assert_eq!(
+        f.r("LLEN src"),
+        Reply::Int(1),
+        "nothing popped on WRONGTYPE"
+    );
     assert_eq!(f.w("LMOVE src dst UP LEFT"), err("ERR syntax error"));
     assert_eq!(
         f.w("LMPOP 3 nope src dst LEFT COUNT 5"),
@@ -111,10 +126,19 @@ fn move_and_mpop() {
         Reply::Array(vec![b("dst"), arr(&["a"])])
     );
     assert_eq!(f.w("LMPOP 1 nope LEFT"), Reply::NilArray);
-    assert_eq!(f.w("LMPOP 0 dst LEFT"), err("ERR numkeys should be greater than 0"));
+    assert_eq!(
+        f.w("LMPOP 0 dst LEFT"),
+        err("ERR numkeys should be greater than 0")
+    );
     assert_eq!(f.w("LMPOP 2 dst LEFT"), err("ERR syntax error"));
-    assert_eq!(f.w("LMPOP 1 dst LEFT COUNT 0"), err("ERR count should be greater than 0"));
-    assert_eq!(f.w("LMPOP 1 dst LEFT COUNT 1 COUNT 1"), err("ERR syntax error"));
+    assert_eq!(
+        f.w("LMPOP 1 dst LEFT COUNT 0"),
+        err("ERR count should be greater than 0")
+    );
+    assert_eq!(
+        f.w("LMPOP 1 dst LEFT COUNT 1 COUNT 1"),
+        err("ERR syntax error")
+    );
     assert_eq!(f.w("LMPOP 1 str LEFT"), err(WRONGTYPE));
 }
 

@@ -103,9 +103,10 @@ impl SetCmd {
             | Card { key }
             | Pop { key, .. }
             | RandMember { key, .. } => Some(key),
-            Combine { keys, dst: None, .. } | InterCard { keys, .. } => {
-                (keys.len() == 1).then(|| keys[0].as_slice())
+            Combine {
+                keys, dst: None, ..
             }
+            | InterCard { keys, .. } => (keys.len() == 1).then(|| keys[0].as_slice()),
             Combine { .. } | Move { .. } => None,
         }
     }
@@ -374,7 +375,9 @@ pub fn execute(cmd: &mut SetCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Statu
                     .collect(),
             )
         }
-        SetCmd::Card { key } => Reply::Int(read::<SetVal>(db, key, now)?.map_or(0, |s| s.len()) as i64),
+        SetCmd::Card { key } => {
+            Reply::Int(read::<SetVal>(db, key, now)?.map_or(0, |s| s.len()) as i64)
+        }
         SetCmd::Pop { key, count } => spop(db, key, *count, ctx)?,
         SetCmd::RandMember { key, count, seed } => {
             srandmember(read::<SetVal>(db, key, now)?, *count, *seed)
@@ -396,7 +399,6 @@ pub fn execute(cmd: &mut SetCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Statu
         }
         SetCmd::Move { src, dst, member } => {
             let Some(from) = read::<SetVal>(db, src, now)? else {
-                read::<SetVal>(db, dst, now)?;
                 return Ok(Reply::Int(0));
             };
             let has = from.contains(member);
@@ -404,7 +406,9 @@ pub fn execute(cmd: &mut SetCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Statu
             if src == dst || !has {
                 return Ok(Reply::Int(has as i64));
             }
-            modify::<SetVal>(db, src, ctx)?.expect("checked").remove(member);
+            modify::<SetVal>(db, src, ctx)?
+                .expect("checked")
+                .remove(member);
             drop_if_empty::<SetVal>(db, src, ctx.index);
             write::<SetVal>(db, dst, ctx)?.add(member);
             Reply::Int(1)
@@ -416,12 +420,23 @@ pub fn execute(cmd: &mut SetCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Statu
 /// choice is part of the replicated state machine.
 fn spop(db: &mut Db, key: &[u8], count: Option<usize>, ctx: OpCtx) -> Result<Reply, Status> {
     let Some(set) = read::<SetVal>(db, key, ctx.now)? else {
-        return Ok(if count.is_some() { Reply::Set(vec![]) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Set(vec![])
+        } else {
+            Reply::Nil
+        });
     };
     let len = set.len();
     let want = count.unwrap_or(1).min(len);
     if want == 0 {
         return Ok(Reply::Set(vec![]));
+    }
+    if count.is_some() && want == len {
+        // The whole set, in the order Redis replies it (its union with
+        // nothing: an intset's members sorted).
+        let all = members_reply(algebra(Algebra::Union, &[Some(set)]).iter());
+        db.remove(key, ctx.index);
+        return Ok(all);
     }
     let mut rng = Rng(ctx.index ^ 0x5350_4f50);
     let set = modify::<SetVal>(db, key, ctx)?.expect("checked");

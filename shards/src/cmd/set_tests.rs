@@ -33,7 +33,11 @@ fn strs(items: &[&str]) -> Vec<Vec<u8>> {
 fn add_rem_members_card() {
     let mut f = Fixture::new();
     assert_eq!(f.w("SADD s 3 1 2 1"), Reply::Int(3));
-    assert_eq!(f.r("SMEMBERS s"), set(&["1", "2", "3"]), "intsets reply sorted");
+    assert_eq!(
+        f.r("SMEMBERS s"),
+        set(&["1", "2", "3"]),
+        "intsets reply sorted"
+    );
     assert_eq!(f.r("OBJECT ENCODING s"), b("intset"));
     assert_eq!(f.w("SADD s a"), Reply::Int(1));
     assert_eq!(f.r("OBJECT ENCODING s"), b("hashtable"));
@@ -97,7 +101,10 @@ fn srandmember_counts() {
         f.r("SRANDMEMBER s -9223372036854775808"),
         err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
     );
-    assert_eq!(f.r("SRANDMEMBER s x"), err("ERR value is not an integer or out of range"));
+    assert_eq!(
+        f.r("SRANDMEMBER s x"),
+        err("ERR value is not an integer or out of range")
+    );
 }
 
 #[test]
@@ -117,8 +124,16 @@ fn algebra_and_store() {
     assert_eq!(f.w("SDIFFSTORE d a a"), Reply::Int(0));
     assert!(!f.exists("d"), "an empty result deletes the destination");
     f.w("SET str v");
-    assert_eq!(f.r("SINTER nos str"), err(WRONGTYPE), "every key is type-checked");
-    assert_eq!(f.w("SUNIONSTORE str a"), Reply::Int(4), "the destination may hold any type");
+    assert_eq!(
+        f.r("SINTER nos str"),
+        err(WRONGTYPE),
+        "every key is type-checked"
+    );
+    assert_eq!(
+        f.w("SUNIONSTORE str a"),
+        Reply::Int(4),
+        "the destination may hold any type"
+    );
     assert_eq!(f.r("TYPE str"), Reply::Simple("set".into()));
     f.w("SADD n 1 2");
     f.w("SUNIONSTORE n2 n");
@@ -126,12 +141,18 @@ fn algebra_and_store() {
     assert_eq!(f.r("SINTERCARD 2 a b"), Reply::Int(3));
     assert_eq!(f.r("SINTERCARD 2 a b LIMIT 2"), Reply::Int(2));
     assert_eq!(f.r("SINTERCARD 2 a b LIMIT 0"), Reply::Int(3));
-    assert_eq!(f.r("SINTERCARD 0 a"), err("ERR numkeys should be greater than 0"));
+    assert_eq!(
+        f.r("SINTERCARD 0 a"),
+        err("ERR numkeys should be greater than 0")
+    );
     assert_eq!(
         f.r("SINTERCARD 3 a b"),
         err("ERR Number of keys can't be greater than number of args")
     );
-    assert_eq!(f.r("SINTERCARD 1 a LIMIT -1"), err("ERR LIMIT can't be negative"));
+    assert_eq!(
+        f.r("SINTERCARD 1 a LIMIT -1"),
+        err("ERR LIMIT can't be negative")
+    );
     assert_eq!(f.r("SINTERCARD 1 a FOO 1"), err("ERR syntax error"));
 }
 

@@ -45,6 +45,12 @@ pub struct Fixture {
     pub now: u64,
 }
 
+impl Default for Fixture {
+    fn default() -> Fixture {
+        Fixture::new()
+    }
+}
+
 impl Fixture {
     pub fn new() -> Fixture {
         Fixture {
