@@ -62,3 +62,30 @@ int cachecat_ld_class(const char *s, size_t len) {
     if (!parse_ld(s, len, &v)) return -1;
     return isinf(v) ? 1 : 0;
 }
+
+/* Doubles for sorted-set scores and weights. `strict` follows Redis's
+ * getDoubleFromObject (the whole buffer, no leading space, no NaN, no
+ * overflow or underflow to zero); otherwise zslParseRange's plain strtod:
+ * anything strtod reads up to the end of the C string, the empty string
+ * being 0, except NaN. Returns 1 on success. */
+int cachecat_parse_double(const char *s, size_t len, int strict, double *out) {
+    char stackbuf[256];
+    char *buf = len < sizeof(stackbuf) ? stackbuf : malloc(len + 1);
+    char *eptr;
+    int ok;
+    if (buf == NULL) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    double v = strtod(buf, &eptr);
+    if (strict) {
+        ok = !(len == 0 || isspace((unsigned char)buf[0]) || (size_t)(eptr - buf) != len ||
+               (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) ||
+               isnan(v));
+    } else {
+        ok = eptr[0] == '\0' && !isnan(v);
+    }
+    if (buf != stackbuf) free(buf);
+    if (ok) *out = v;
+    return ok;
+}

@@ -20,6 +20,33 @@ extern "C" {
         outlen: *mut usize,
     ) -> c_int;
     fn cachecat_ld_class(s: *const c_char, len: usize) -> c_int;
+    fn cachecat_parse_double(s: *const c_char, len: usize, strict: c_int, out: *mut f64) -> c_int;
+}
+
+fn parse_double(s: &[u8], strict: bool) -> Option<f64> {
+    let mut v = 0.0;
+    // SAFETY: pointer and length describe the slice; `v` is writable.
+    let ok = unsafe {
+        cachecat_parse_double(
+            s.as_ptr() as *const c_char,
+            s.len(),
+            strict as c_int,
+            &mut v,
+        )
+    };
+    // -0 is stored and shown as 0, as Redis replies it.
+    (ok == 1).then_some(v + 0.0)
+}
+
+/// A score, increment or weight as Redis's getDoubleFromObject accepts it.
+pub fn parse_score(s: &[u8]) -> Option<f64> {
+    parse_double(s, true)
+}
+
+/// A score-range bound's number as zslParseRange reads it (plain strtod:
+/// leading spaces and the empty string pass, NaN does not).
+pub fn parse_range_double(s: &[u8]) -> Option<f64> {
+    parse_double(s, false)
 }
 
 /// Which side of the sum failed to parse.
@@ -79,6 +106,34 @@ mod tests {
 
     fn add(a: Option<&str>, b: &str) -> Result<String, IncrFloatError> {
         incr_by_float(a.map(str::as_bytes), b.as_bytes()).map(|v| String::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn score_parsing_rules() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"-0").map(f64::is_sign_negative), Some(false));
+        for bad in [
+            &b""[..],
+            b" 1",
+            b"1 ",
+            b"nan",
+            b"1e400",
+            b"1e-400",
+            b"abc",
+            b"1\x00",
+        ] {
+            assert_eq!(parse_score(bad), None, "{:?}", bad);
+        }
+        assert_eq!(parse_range_double(b""), Some(0.0));
+        assert_eq!(parse_range_double(b" 2"), Some(2.0));
+        assert_eq!(parse_range_double(b"1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_range_double(b"nan"), None);
+        assert_eq!(parse_range_double(b"2x"), None);
+        let long = format!("{}1", "0".repeat(600));
+        assert_eq!(parse_score(long.as_bytes()), Some(1.0));
     }
 
     #[test]

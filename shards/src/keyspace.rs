@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use indexmap::IndexMap;
 
 use crate::types::{ListVal, SetVal};
+use crate::zset::ZSetVal;
 
 /// A fixed-seed hasher: table iteration order never decides replicated state,
 /// but a fixed seed keeps even read-side order identical across replicas.
@@ -80,6 +81,7 @@ pub enum Value {
     Hash(Box<HashVal>),
     List(Box<ListVal>),
     Set(Box<SetVal>),
+    ZSet(Box<ZSetVal>),
 }
 
 impl Value {
@@ -89,6 +91,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::List(_) => "list",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -105,6 +108,7 @@ impl Value {
             // Redis 7.0 encodes every list as a quicklist.
             Value::List(_) => "quicklist",
             Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -120,6 +124,7 @@ impl Value {
             }
             Value::List(l) => l.mem_usage(),
             Value::Set(s) => s.mem_usage(),
+            Value::ZSet(z) => z.mem_usage(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod op;
 pub mod status;
 pub mod table;
 pub mod types;
+pub mod zset;
 
 pub use keyspace::{Db, Entry, Shard, Value};
 pub use status::Status;

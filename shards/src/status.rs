@@ -41,6 +41,8 @@ pub enum Status {
     IndexOutOfRange,
     /// A count that would overflow when negated (SRANDMEMBER, ZRANDMEMBER).
     CountRange,
+    /// ZINCRBY / ZADD INCR made a NaN (inf + -inf).
+    ScoreNaN,
 }
 
 impl Status {
@@ -85,6 +87,7 @@ impl Status {
             CountZero => "ERR count should be greater than 0",
             LimitNegative => "ERR LIMIT can't be negative",
             IndexOutOfRange => "ERR index out of range",
+            ScoreNaN => "ERR resulting score is not a number (NaN)",
             CountRange => "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         })
     }

@@ -4,6 +4,7 @@
 
 use crate::keyspace::{Db, Entry, HashVal, Value};
 use crate::types::{ListVal, SetVal};
+use crate::zset::ZSetVal;
 use crate::{OpCtx, Status};
 
 /// A value kind a command family works on.
@@ -41,6 +42,7 @@ macro_rules! kind {
 kind!(ListVal, List);
 kind!(SetVal, Set);
 kind!(HashVal, Hash);
+kind!(ZSetVal, ZSet);
 
 impl HashVal {
     pub fn is_empty(&self) -> bool {

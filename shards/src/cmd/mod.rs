@@ -17,6 +17,9 @@ pub mod string;
 #[cfg(test)]
 pub mod testutil;
 pub mod tx;
+pub mod zrange;
+pub mod zset;
+mod zset_exec;
 
 use cachecat_io::Reply;
 
@@ -254,6 +257,8 @@ pub enum Cmd {
     },
     Lists(list::ListCmd),
     Sets(set::SetCmd),
+    /// Boxed: the sorted-set commands carry the most fields.
+    ZSets(Box<zset::ZCmd>),
 }
 
 /// How replies from several shards combine for a whole-database command.
@@ -306,6 +311,7 @@ impl Cmd {
         ) || match self {
             Lists(c) => c.is_write(),
             Sets(c) => c.is_write(),
+            ZSets(c) => c.is_write(),
             _ => false,
         }
     }
@@ -323,6 +329,7 @@ impl Cmd {
             DelIfVersion { keys } => keys.iter().map(|(k, _)| k.as_slice()).collect(),
             Lists(c) => c.keys(),
             Sets(c) => c.keys(),
+            ZSets(c) => c.keys(),
             _ => self.single_key().into_iter().collect(),
         }
     }
@@ -372,6 +379,7 @@ impl Cmd {
             Keys { .. } | DbSize | RandomKey { .. } | FlushDb | FlushAll | KeyspaceInfo => None,
             Lists(c) => c.single_key(),
             Sets(c) => c.single_key(),
+            ZSets(c) => c.single_key(),
         }
     }
 
@@ -398,6 +406,7 @@ impl Cmd {
         ) || match self {
             Lists(c) => !c.is_write(),
             Sets(c) => !c.is_write(),
+            ZSets(c) => !c.is_write(),
             _ => false,
         }
     }
@@ -480,6 +489,7 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply
         Cmd::Version { key } => return tx::version_reply(shard, db, key, ctx.now),
         Cmd::Lists(c) => list::execute(c, shard.db_mut(db), ctx),
         Cmd::Sets(c) => set::execute(c, shard.db_mut(db), ctx),
+        Cmd::ZSets(c) => zset_exec::execute(c, shard.db_mut(db), ctx),
         _ => keys::execute(cmd, shard, db, ctx),
     };
     r.unwrap_or_else(|s| Reply::Error(s.text(name)))
@@ -538,6 +548,7 @@ pub fn name_of(cmd: &Cmd) -> &'static str {
         Version { .. } => "watch",
         Lists(c) => c.name(),
         Sets(c) => c.name(),
+        ZSets(c) => c.name(),
     }
 }
 
