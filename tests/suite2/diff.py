@@ -30,9 +30,10 @@ from pathlib import Path
 from _cases import CASES, X44, X45
 from _gen import NOW, RANDOM, Gen  # NOW: one fixed "now" shared with the generators
 from _coll import LIST_CASES, SET_CASES, gen_lists, gen_sets
+from _coll_z import ZSET_CASES, gen_zsets
 
-CASES.update({"lists": LIST_CASES, "sets": SET_CASES})
-RANDOM.update({"lists": gen_lists, "sets": gen_sets})
+CASES.update({"lists": LIST_CASES, "sets": SET_CASES, "zsets": ZSET_CASES})
+RANDOM.update({"lists": gen_lists, "sets": gen_sets, "zsets": gen_zsets})
 
 
 
@@ -303,7 +304,7 @@ COMPARATORS = {
     "HVALS": hash_order(paired=False),
     "HELLO": hello,
     "SMEMBERS": set_order, "SINTER": set_order, "SUNION": set_order, "SDIFF": set_order,
-    "SPOP": set_order, "SRANDMEMBER": same_shape,
+    "SPOP": set_order, "SRANDMEMBER": same_shape, "ZRANDMEMBER": same_shape,
     # EXEC: element-wise with the comparators of the queued commands (Runner._check)
 }
 SUBCOMMAND_CMDS = {"CLIENT", "OBJECT", "CONFIG"}

@@ -33,13 +33,42 @@ fn score_span(z: &ZSetVal, r: &ScoreRange) -> (usize, usize) {
     (start, end.max(start))
 }
 
-fn lex_span(z: &ZSetVal, r: &LexRange) -> (usize, usize) {
-    if r.is_empty() {
+/// Ascending ranks `[start, end)` of the members in a lex range, found from
+/// the low end or, with `rev`, from the high end. Lex ranges are meant for
+/// members of equal score; on mixed scores Redis's small (listpack) sets
+/// scan linearly from one end, and so does this for them, so the result is
+/// the same. Big sets use binary search, as a skiplist's search does.
+fn lex_span(z: &ZSetVal, r: &LexRange, rev: bool) -> (usize, usize) {
+    let n = z.len();
+    if r.is_empty() || n == 0 {
         return (0, 0);
     }
-    let start = z.order.count_while(|_, m| !r.above_min(m));
-    let end = z.order.count_while(|_, m| r.below_max(m));
-    (start, end.max(start))
+    if z.big {
+        let start = z.order.count_while(|_, m| !r.above_min(m));
+        let end = z.order.count_while(|_, m| r.below_max(m));
+        return (start, end.max(start));
+    }
+    let items: Vec<&[u8]> = z.order.iter().map(|(_, m)| &m[..]).collect();
+    if !r.above_min(items[n - 1]) || !r.below_max(items[0]) {
+        return (0, 0);
+    }
+    if rev {
+        let Some(e) = items.iter().rposition(|m| r.below_max(m)) else {
+            return (0, 0);
+        };
+        let run = items[..=e]
+            .iter()
+            .rev()
+            .take_while(|m| r.above_min(m))
+            .count();
+        (e + 1 - run, e + 1)
+    } else {
+        let Some(s) = items.iter().position(|m| r.above_min(m)) else {
+            return (0, 0);
+        };
+        let run = items[s..].iter().take_while(|m| r.below_max(m)).count();
+        (s, s + run)
+    }
 }
 
 /// The members a range selects, in reply order.
@@ -57,7 +86,7 @@ fn select<'a>(
             };
         }
         By::Score(r) => score_span(z, r),
-        By::Lex(r) => lex_span(z, r),
+        By::Lex(r) => lex_span(z, r, rev),
     };
     let (offset, count) = limit.unwrap_or((0, -1));
     if offset < 0 || a >= b {
@@ -93,7 +122,7 @@ fn span(z: &ZSetVal, by: &By) -> (usize, usize) {
     match by {
         By::Rank(s, e) => range(*s, *e, z.len()).map_or((0, 0), |(s, e)| (s, e + 1)),
         By::Score(r) => score_span(z, r),
-        By::Lex(r) => lex_span(z, r),
+        By::Lex(r) => lex_span(z, r, false),
     }
 }
 
@@ -356,7 +385,9 @@ pub fn execute(cmd: &mut ZCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status>
             for k in keys.iter() {
                 if read::<ZSetVal>(db, k, now)?.is_some() {
                     let popped = pop_n(db, k, *max, *count, ctx);
-                    return Ok(Reply::Array(vec![bulk(k), Reply::Pairs(popped)]));
+                    // Nested pairs in RESP2 too, unlike ZPOPMIN's.
+                    let pairs = popped.into_iter().map(|(m, s)| Reply::Array(vec![m, s]));
+                    return Ok(Reply::Array(vec![bulk(k), Reply::Array(pairs.collect())]));
                 }
             }
             Reply::NilArray
