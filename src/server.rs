@@ -189,7 +189,7 @@ type Versioned = Vec<(Vec<u8>, u64)>;
 /// propose conditional deletes (key, version), so a write that lands between
 /// the decision and the delete survives. Runs `hz` times a second.
 async fn expiry_sweep(core: Rc<Core>) {
-    let mut cursors = vec![0usize; core.shared.databases];
+    let mut cursors = vec![0u64; core.shared.databases];
     loop {
         let hz = core.shared.config.lock().map(|c| c.hz).unwrap_or(10).max(1);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;

@@ -10,13 +10,14 @@ use std::collections::VecDeque;
 
 use indexmap::IndexMap;
 
+use crate::segmap::SegMap;
+
 use crate::types::{ListVal, SetVal};
 use crate::zset::ZSetVal;
 
 /// A fixed-seed hasher: table iteration order never decides replicated state,
 /// but a fixed seed keeps even read-side order identical across replicas.
 pub type Hasher = foldhash::fast::FixedState;
-pub type Map<K, V> = hashbrown::HashMap<K, V, Hasher>;
 pub type Key = Box<[u8]>;
 
 /// How many recent deletions each database remembers for WATCH on absent keys.
@@ -203,10 +204,11 @@ impl HashVal {
     }
 }
 
-/// One logical database (`SELECT n`) within a shard.
+/// One logical database (`SELECT n`) within a shard. Keys live in a
+/// [`SegMap`], whose hash-ordered walk gives SCAN its guarantee.
 #[derive(Default)]
 pub struct Db {
-    map: Map<Key, Entry>,
+    map: SegMap<Entry>,
     /// Recent deletions (key, index), oldest first, for WATCH on absent keys.
     tombstones: VecDeque<(Key, u64)>,
     /// Deletions older than the window are known only as "at or before this".
@@ -222,13 +224,16 @@ impl Db {
     /// The entry for a write at `ctx`: an expired entry is removed first, so
     /// the write sees the key as absent, as Redis's expireIfNeeded does.
     pub fn get_mut(&mut self, key: &[u8], now: u64, index: u64) -> Option<&mut Entry> {
-        if self.map.get(key).is_some_and(|e| e.is_expired(now)) {
-            self.remove(key, index);
-            return None;
+        match self.map.get_mut_unless(key, |e| e.is_expired(now))? {
+            Ok(e) => {
+                e.touch(now);
+                Some(e)
+            }
+            Err((k, _)) => {
+                note_delete(&mut self.tombstones, &mut self.tombstone_floor, k, index);
+                None
+            }
         }
-        let e = self.map.get_mut(key)?;
-        e.touch(now);
-        Some(e)
     }
 
     /// A live entry, recording the access (GET's lookup: one probe for both).
@@ -247,10 +252,15 @@ impl Db {
         index: u64,
         make: impl FnOnce() -> Entry,
     ) -> &mut Entry {
-        if self.map.get(key).is_some_and(|e| e.is_expired(now)) {
-            self.remove(key, index);
+        let Db {
+            map,
+            tombstones,
+            tombstone_floor,
+        } = self;
+        let (e, expired) = map.upsert_with(key, |e| e.is_expired(now), make);
+        if expired.is_some() {
+            note_delete(tombstones, tombstone_floor, key.into(), index);
         }
-        let e = self.map.entry_ref(key).or_insert_with(make);
         e.touch(now);
         e
     }
@@ -269,23 +279,13 @@ impl Db {
     }
 
     pub fn insert(&mut self, key: &[u8], entry: Entry) {
-        match self.map.get_mut(key) {
-            Some(e) => *e = entry,
-            None => {
-                self.map.insert(key.into(), entry);
-            }
-        }
+        self.map.insert(key, entry);
     }
 
     /// Remove a key (live or expired); `index` is the deleting entry's index.
     pub fn remove(&mut self, key: &[u8], index: u64) -> Option<Entry> {
         let (k, e) = self.map.remove_entry(key)?;
-        if self.tombstones.len() == TOMBSTONES {
-            if let Some((_, i)) = self.tombstones.pop_front() {
-                self.tombstone_floor = self.tombstone_floor.max(i);
-            }
-        }
-        self.tombstones.push_back((k, index));
+        note_delete(&mut self.tombstones, &mut self.tombstone_floor, k, index);
         Some(e)
     }
 
@@ -317,7 +317,7 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
-        self.map = Map::default();
+        self.map.clear();
     }
 
     /// Live keys with an expiry at `now`.
@@ -329,26 +329,59 @@ impl Db {
     }
 
     /// Up to `max` (key, version) pairs of entries already expired at `now`,
-    /// starting after the `cursor`-th entry; returns the next cursor (0 when
-    /// the walk wrapped). The sweep turns these into conditional deletes.
-    pub fn expired_sample(&self, now: u64, cursor: usize, max: usize) -> (Vec<(Key, u64)>, usize) {
+    /// walking from hash position `cursor`; returns the position to go on
+    /// from (0 when the walk wrapped). The sweep turns these into
+    /// conditional deletes.
+    pub fn expired_sample(&self, now: u64, cursor: u64, max: usize) -> (Vec<(Key, u64)>, u64) {
         let mut out = Vec::new();
-        let mut seen = 0;
-        for (k, e) in self.map.iter().skip(cursor) {
-            seen += 1;
-            if e.is_expired(now) {
+        let next = self.map.scan(cursor, max * 20, |k, e| {
+            if e.is_expired(now) && out.len() < max {
                 out.push((k.clone(), e.version));
-                if out.len() >= max {
-                    break;
-                }
             }
-            if seen >= max * 20 {
-                break;
+        });
+        (out, next.unwrap_or(0))
+    }
+
+    /// Visit keys in hash order from position `cursor` (SCAN): about
+    /// `count` of them; returns the next position, None at the end.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        f: impl FnMut(&'a Key, &'a Entry),
+    ) -> Option<u64> {
+        self.map.scan(cursor, count, f)
+    }
+
+    /// A key picked at random among live ones (RANDOMKEY): the first live
+    /// key at or after a random hash position, wrapping around once.
+    pub fn random_key(&self, now: u64, seed: u64) -> Option<&Key> {
+        for start in [seed, 0] {
+            let mut found = None;
+            let mut t = Some(start);
+            while let (Some(pos), None) = (t, &found) {
+                t = self.map.scan(pos, 16, |k, e| {
+                    if found.is_none() && !e.is_expired(now) {
+                        found = Some(k);
+                    }
+                });
+            }
+            if found.is_some() {
+                return found;
             }
         }
-        let next = cursor + seen;
-        (out, if next >= self.map.len() { 0 } else { next })
+        None
     }
+}
+
+/// Remember a deletion for WATCH, within the window.
+fn note_delete(tombstones: &mut VecDeque<(Key, u64)>, floor: &mut u64, k: Key, index: u64) {
+    if tombstones.len() == TOMBSTONES {
+        if let Some((_, i)) = tombstones.pop_front() {
+            *floor = (*floor).max(i);
+        }
+    }
+    tombstones.push_back((k, index));
 }
 
 /// The part of the keyspace one core owns: all databases for the keys that hash

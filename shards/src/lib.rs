@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod float;
 pub mod keyspace;
 pub mod op;
+pub mod segmap;
 pub mod status;
 pub mod table;
 pub mod types;

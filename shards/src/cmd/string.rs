@@ -456,42 +456,46 @@ fn set(
     get: bool,
     ctx: OpCtx,
 ) -> Result<Reply, Status> {
-    let old = db.get_mut(key, ctx.now, ctx.index);
-    let old_val = match (&old, get) {
-        (
-            Some(Entry {
-                value: Value::Str(s),
-                ..
-            }),
-            true,
-        ) => Some(s.data.clone()),
-        (Some(_), true) => return Err(Status::WrongType),
-        _ => None,
+    let deadline = |old_ttl: u64| match *exp {
+        Exp::Clear | Exp::Rel(_) | Exp::Invalid(_) => 0,
+        Exp::Keep => old_ttl,
+        Exp::At(at) => at.max(1) as u64,
     };
-    let exists = old.is_some();
-    let old_ttl = old.map_or(0, |e| e.expire_at);
-    let reply_skip = || {
-        if get {
-            old_val.clone().map_or(Reply::Nil, Reply::bulk)
-        } else {
-            Reply::Nil
+    // One probe: an existing key is overwritten in place.
+    match db.get_mut(key, ctx.now, ctx.index) {
+        Some(e) => {
+            let old_str = match &e.value {
+                Value::Str(s) => Some(s),
+                _ => None,
+            };
+            if get && old_str.is_none() {
+                return Err(Status::WrongType);
+            }
+            if cond == Cond::Nx {
+                return Ok(match old_str {
+                    Some(s) if get => Reply::bulk(s.data.clone()),
+                    _ => Reply::Nil,
+                });
+            }
+            let mut new = new_str(val, ctx);
+            new.expire_at = deadline(e.expire_at);
+            let old = std::mem::replace(e, new);
+            Ok(match old.value {
+                Value::Str(s) if get => Reply::bulk(s.data),
+                _ if get => Reply::Nil,
+                _ => Reply::Ok,
+            })
         }
-    };
-    if (cond == Cond::Nx && exists) || (cond == Cond::Xx && !exists) {
-        return Ok(reply_skip());
+        None => {
+            if cond == Cond::Xx {
+                return Ok(Reply::Nil);
+            }
+            let mut new = new_str(val, ctx);
+            new.expire_at = deadline(0);
+            db.insert(key, new);
+            Ok(if get { Reply::Nil } else { Reply::Ok })
+        }
     }
-    let mut e = new_str(val, ctx);
-    match *exp {
-        Exp::Clear | Exp::Rel(_) | Exp::Invalid(_) => {}
-        Exp::Keep => e.expire_at = old_ttl,
-        Exp::At(at) => e.expire_at = at.max(1) as u64,
-    }
-    db.insert(key, e);
-    Ok(if get {
-        old_val.map_or(Reply::Nil, Reply::bulk)
-    } else {
-        Reply::Ok
-    })
 }
 
 /// Store a string keeping the key's TTL (INCR family, Redis keeps it).

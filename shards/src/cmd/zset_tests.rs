@@ -157,7 +157,14 @@ fn store_pop_remrange() {
     );
     assert_eq!(
         f.w("ZMPOP 2 nz z MAX COUNT 5"),
-        Reply::Array(vec![b("z"), pairs(&[("c", 3.0), ("b", 2.0)])])
+        Reply::Array(vec![
+            b("z"),
+            Reply::Array(vec![
+                Reply::Array(vec![b("c"), d(3.0)]),
+                Reply::Array(vec![b("b"), d(2.0)])
+            ])
+        ]),
+        "ZMPOP nests its pairs in RESP2 too"
     );
     assert!(!f.exists("z"));
     assert_eq!(f.w("ZMPOP 1 z MIN"), Reply::NilArray);
