@@ -175,15 +175,7 @@ impl<V> SegMap<V> {
     }
 
     pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Key, V)> {
-        let h = hash_of(key);
-        let s = self.seg_of(h);
-        let entry = self.segs[s]
-            .table
-            .find_entry(inner(h), |e| &*e.0 == key)
-            .ok()?;
-        let (kv, _) = entry.remove();
-        self.len -= 1;
-        Some(kv)
+        self.get_mut_unless(key, |_| true)?.err()
     }
 
     /// Split segment `s` by its next hash bit; false when it is as deep as
