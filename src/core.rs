@@ -127,7 +127,11 @@ impl Core {
         Core {
             id,
             n,
-            shard: RefCell::new(Shard::new(shared.databases)),
+            shard: RefCell::new(Shard {
+                index: id,
+                of: n,
+                ..Shard::new(shared.databases)
+            }),
             route: foldhash::fast::FixedState::with_seed(route_seed),
             senders,
             outbox: (0..n).map(|_| RefCell::new(VecDeque::new())).collect(),

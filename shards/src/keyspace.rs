@@ -390,6 +390,9 @@ pub struct Shard {
     pub dbs: Vec<Db>,
     /// Index of the last log entry applied here.
     pub applied: u64,
+    /// This shard's place among `of` shards (SCAN's cursor names a shard).
+    pub index: usize,
+    pub of: usize,
 }
 
 impl Shard {
@@ -397,6 +400,8 @@ impl Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             applied: 0,
+            index: 0,
+            of: 1,
         }
     }
 

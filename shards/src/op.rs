@@ -56,6 +56,8 @@ impl LogOp {
         for (db, c) in items {
             match c {
                 Cmd::FlushAll | Cmd::KeyspaceInfo => dbs.extend(0..databases),
+                // In a transaction SCAN walks the whole database at once.
+                Cmd::Scan(c) if c.shard().is_some() => dbs.push(*db as usize),
                 c if c.all_shards() => dbs.push(*db as usize),
                 _ => {}
             }

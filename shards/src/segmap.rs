@@ -24,6 +24,9 @@ const SEG_MAX: usize = 1024;
 /// inside a segment (see [`inner`]) independent of the prefix.
 const MAX_DEPTH: u32 = 20;
 
+/// Where a scan may stop: positions are multiples of this.
+pub const SCAN_ALIGN: u64 = 256;
+
 /// The key's hash: its position in hash space.
 pub fn hash_of(key: &[u8]) -> u64 {
     Hasher::default().hash_one(key)
@@ -242,9 +245,11 @@ impl<V> SegMap<V> {
     }
 
     /// Visit entries in hash order from position `t`: at least `count`
-    /// entries when that many remain (all those sharing the last one's hash
-    /// too), calling `f` on each. Returns the position to continue from, or
-    /// None when the end of hash space was reached.
+    /// entries when that many remain, calling `f` on each. A walk stops only
+    /// at a multiple of [`SCAN_ALIGN`] (it takes the rest of the last entry's
+    /// 256-wide slice of hash space), so a cursor can drop those low bits.
+    /// Returns the position to continue from, or None at the end of hash
+    /// space.
     pub fn scan<'a>(
         &'a self,
         mut t: u64,
@@ -264,15 +269,14 @@ impl<V> SegMap<V> {
             let end = self.seg_end(t);
             let mut i = 0;
             while i < here.len() && seen < count {
-                let h = here[i].0;
-                while i < here.len() && here[i].0 == h {
+                let stop = (here[i].0 | (SCAN_ALIGN - 1)).checked_add(1);
+                while i < here.len() && stop.is_none_or(|s| here[i].0 < s) {
                     f(&here[i].1 .0, &here[i].1 .1);
                     seen += 1;
                     i += 1;
                 }
                 if seen >= count {
-                    // Stop after this hash, unless it was the last of hash space.
-                    return if i < here.len() { Some(h + 1) } else { end };
+                    return if i < here.len() { stop } else { end };
                 }
             }
             t = end?;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::cmd::{hash, keys, list, set, string, zrange, zset, Parser};
+use crate::cmd::{hash, keys, list, scan, set, string, zrange, zset, Parser};
 
 /// Command flags, named as Redis's COMMAND INFO reports them.
 pub mod flag {
@@ -175,6 +175,11 @@ pub static COMMANDS: &[Spec] = &[
     spec!("hincrbyfloat", 4, WF, 1, 1, 1, Some(hash::parse_hincrbyfloat), "@write @hash @fast", "hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
     spec!("hstrlen", 3, RF, 1, 1, 1, Some(hash::parse_hstrlen), "@read @hash @fast", "hash", "3.2.0", "Returns the length of the value of a field."),
     spec!("hrandfield", -2, R, 1, 1, 1, Some(hash::parse_hrandfield), "@read @hash @slow", "hash", "6.2.0", "Returns one or more random fields from a hash."),
+    // scans
+    spec!("scan", -2, R, 0, 0, 0, Some(scan::parse_scan), "@keyspace @read @slow", "generic", "2.8.0", "Iterates over the key names in the database."),
+    spec!("hscan", -3, R, 1, 1, 1, Some(scan::parse_hscan), "@read @hash @slow", "hash", "2.8.0", "Iterates over fields and values of a hash."),
+    spec!("sscan", -3, R, 1, 1, 1, Some(scan::parse_sscan), "@read @set @slow", "set", "2.8.0", "Iterates over members of a set."),
+    spec!("zscan", -3, R, 1, 1, 1, Some(scan::parse_zscan), "@read @sortedset @slow", "sorted-set", "2.8.0", "Iterates over members and scores of a sorted set."),
     // lists
     spec!("lpush", -3, WF, 1, 1, 1, Some(list::parse_lpush), "@write @list @fast", "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
     spec!("rpush", -3, WF, 1, 1, 1, Some(list::parse_rpush), "@write @list @fast", "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
@@ -445,6 +450,10 @@ mod tests {
             &["zinter", "1", "z"],
             &["zdiff", "1", "z"],
             &["zrandmember", "z"],
+            &["scan", "0"],
+            &["hscan", "h", "0"],
+            &["sscan", "s", "0"],
+            &["zscan", "z", "0"],
         ];
         let pc = ParseCtx {
             db: 0,

@@ -73,6 +73,8 @@ pub fn syntax(name: &str) -> &'static str {
         "zunion" | "zinter" => "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
         "zdiff" => "numkeys key [key ...] [WITHSCORES]",
         "zrandmember" => "key [count [WITHSCORES]]",
+        "scan" => "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+        "hscan" | "sscan" | "zscan" => "key cursor [MATCH pattern] [COUNT count]",
         "echo" => "message",
         "ping" => "[message]",
         "hello" => "[protover [AUTH username password] [SETNAME clientname]]",

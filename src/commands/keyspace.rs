@@ -48,6 +48,13 @@ pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
             Err(_) => unreachable!("the op is returned as given"),
         };
     }
+    if cmd.shard_hint().is_some() {
+        // SCAN may go on to the next shard: one core runs it only alone.
+        if core.n > 1 || behind {
+            return Step::Keyspace(db, cmd);
+        }
+        return Step::Reply(core.eval_read(db, &mut cmd));
+    }
     let local = match cmd.single_key() {
         Some(k) => core.owner(k) == core.id,
         None => cmd.keys().iter().all(|k| core.owner(k) == core.id),
@@ -80,6 +87,9 @@ pub async fn run(core: &Rc<Core>, db: u32, cmd: Cmd) -> Reply {
     if cmd.is_write() || cmd.all_shards() {
         return core.propose(LogOp::Cmd { db, cmd }).await;
     }
+    if cmd.shard_hint().is_some() {
+        return scan(core, db, cmd).await;
+    }
     let owner = match cmd.single_key() {
         Some(k) => Some(core.owner(k)),
         None => {
@@ -98,5 +108,18 @@ pub async fn run(core: &Rc<Core>, db: u32, cmd: Cmd) -> Reply {
             r
         }
         None => core.propose(LogOp::Cmd { db, cmd }).await,
+    }
+}
+
+/// SCAN: run on the shard its cursor names, and on the following ones while
+/// they finish with fewer keys than asked for.
+async fn scan(core: &Rc<Core>, db: u32, mut cmd: Cmd) -> Reply {
+    let mut acc = Vec::new();
+    loop {
+        let shard = cmd.shard_hint().unwrap_or(0).min(core.n - 1);
+        let r = core.read(shard, db, cmd.clone()).await;
+        if let Some(done) = cachecat_shards::cmd::scan::fold_step(&mut cmd, r, &mut acc) {
+            return done;
+        }
     }
 }

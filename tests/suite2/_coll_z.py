@@ -321,3 +321,45 @@ def gen_zsets(g):
         (0.5, lambda: ["DEL", k]),
         (0.5, lambda: g.bad_arity(ZSET_CMDS)),
     ])
+
+SCAN_CASES = [
+    ("scan family", """
+        SET a1 v
+        SET a2 v
+        HSET h f1 v1 f2 v2
+        SADD s 3 1 2
+        SADD hs x y z
+        ZADD z 2 b 1 a
+        SCAN 0
+        SCAN 0 COUNT 100
+        SCAN 0 MATCH a*
+        SCAN 0 TYPE hash
+        SCAN 0 TYPE string MATCH a1
+        SCAN 0 TYPE nosuch
+        SCAN 0 COUNT 0
+        SCAN 0 COUNT -1
+        SCAN 0 COUNT x
+        SCAN x
+        SCAN 18446744073709551616
+        SCAN 0 MATCH
+        SCAN 0 FOO bar
+        HSCAN h 0
+        HSCAN h 0 MATCH f2
+        HSCAN h 0 COUNT 0
+        HSCAN nokey 0
+        HSCAN nokey 0 COUNT 0
+        HSCAN a1 0
+        HSCAN a1 0 COUNT 0
+        HSCAN h x
+        SSCAN s 0
+        SSCAN s 0 COUNT 1
+        SSCAN hs 0
+        SSCAN s 0 TYPE set
+        ZSCAN z 0
+        ZSCAN z 0 MATCH a
+        ZSCAN z 0 COUNT 0
+        ZSCAN s 0
+        SCAN
+        HSCAN h
+    """),
+]

@@ -30,9 +30,9 @@ from pathlib import Path
 from _cases import CASES, X44, X45
 from _gen import NOW, RANDOM, Gen  # NOW: one fixed "now" shared with the generators
 from _coll import LIST_CASES, SET_CASES, gen_lists, gen_sets
-from _coll_z import ZSET_CASES, gen_zsets
+from _coll_z import SCAN_CASES, ZSET_CASES, gen_zsets
 
-CASES.update({"lists": LIST_CASES, "sets": SET_CASES, "zsets": ZSET_CASES})
+CASES.update({"lists": LIST_CASES, "sets": SET_CASES, "zsets": ZSET_CASES, "scan": SCAN_CASES})
 RANDOM.update({"lists": gen_lists, "sets": gen_sets, "zsets": gen_zsets})
 
 
@@ -285,6 +285,20 @@ def set_order(a, b):
     return sorted(x.raw for x in a.value) == sorted(x.raw for x in b.value)
 
 
+def scan_reply(a, b):
+    """SCAN family: cursors are server specific and element order is free,
+    but a finished walk ("0") and the elements of a one-call walk must match
+    (HSCAN/ZSCAN pairs compared as a multiset of their flat items)."""
+    if exact(a, b) or a.is_error or b.is_error:
+        return exact(a, b)
+    if not (isinstance(a.value, list) and isinstance(b.value, list) and len(a.value) == len(b.value) == 2):
+        return False
+    (ca, ia), (cb, ib) = a.value, b.value
+    if (ca.value == b"0") != (cb.value == b"0"):
+        return False
+    return sorted(x.raw for x in ia.value) == sorted(x.raw for x in ib.value)
+
+
 def hello(a, b):
     """HELLO's map (server name, version, id) is server specific; only the kind
     (map for 3, array for 2) and errors are compared."""
@@ -305,6 +319,7 @@ COMPARATORS = {
     "HELLO": hello,
     "SMEMBERS": set_order, "SINTER": set_order, "SUNION": set_order, "SDIFF": set_order,
     "SPOP": set_order, "SRANDMEMBER": same_shape, "ZRANDMEMBER": same_shape,
+    "SCAN": scan_reply, "HSCAN": scan_reply, "SSCAN": scan_reply, "ZSCAN": scan_reply,
     # EXEC: element-wise with the comparators of the queued commands (Runner._check)
 }
 SUBCOMMAND_CMDS = {"CLIENT", "OBJECT", "CONFIG"}

@@ -423,14 +423,10 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, dbi: usize, ctx: OpCtx) -> Resu
                 .collect(),
         ),
         Cmd::DbSize => Reply::Int(db.len(now) as i64),
-        Cmd::RandomKey { seed } => {
-            let live: Vec<_> = db.iter().filter(|(_, e)| !e.is_expired(now)).collect();
-            if live.is_empty() {
-                Reply::Nil
-            } else {
-                Reply::bulk(live[(*seed % live.len() as u64) as usize].0.to_vec())
-            }
-        }
+        Cmd::RandomKey { seed } => match db.random_key(now, *seed) {
+            None => Reply::Nil,
+            Some(k) => Reply::bulk(k.to_vec()),
+        },
         Cmd::FlushDb => {
             db.clear();
             Reply::Ok

@@ -12,6 +12,7 @@ pub mod glob;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod scan;
 pub mod set;
 pub mod string;
 #[cfg(test)]
@@ -259,6 +260,7 @@ pub enum Cmd {
     Sets(set::SetCmd),
     /// Boxed: the sorted-set commands carry the most fields.
     ZSets(Box<zset::ZCmd>),
+    Scan(scan::ScanCmd),
 }
 
 /// How replies from several shards combine for a whole-database command.
@@ -380,6 +382,7 @@ impl Cmd {
             Lists(c) => c.single_key(),
             Sets(c) => c.single_key(),
             ZSets(c) => c.single_key(),
+            Scan(c) => c.single_key(),
         }
     }
 
@@ -407,6 +410,7 @@ impl Cmd {
             Lists(c) => !c.is_write(),
             Sets(c) => !c.is_write(),
             ZSets(c) => !c.is_write(),
+            Scan(c) => c.single_key().is_some(),
             _ => false,
         }
     }
@@ -431,6 +435,14 @@ impl Cmd {
             Cmd::FlushDb | Cmd::FlushAll => Merge::Ok,
             Cmd::KeyspaceInfo => Merge::SumEach,
             _ => Merge::Single,
+        }
+    }
+
+    /// The shard a keyless command must run on (SCAN's cursor names it).
+    pub fn shard_hint(&self) -> Option<usize> {
+        match self {
+            Cmd::Scan(c) => c.shard(),
+            _ => None,
         }
     }
 
@@ -490,6 +502,10 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply
         Cmd::Lists(c) => list::execute(c, shard.db_mut(db), ctx),
         Cmd::Sets(c) => set::execute(c, shard.db_mut(db), ctx),
         Cmd::ZSets(c) => zset_exec::execute(c, shard.db_mut(db), ctx),
+        Cmd::Scan(c @ scan::ScanCmd::Keys { .. }) => {
+            return scan::scan_keys(c, shard.db(db), shard.index, shard.of, ctx.now)
+        }
+        Cmd::Scan(c) => scan::scan_coll(c, shard.db(db), ctx.now),
         _ => keys::execute(cmd, shard, db, ctx),
     };
     r.unwrap_or_else(|s| Reply::Error(s.text(name)))
@@ -549,6 +565,7 @@ pub fn name_of(cmd: &Cmd) -> &'static str {
         Lists(c) => c.name(),
         Sets(c) => c.name(),
         ZSets(c) => c.name(),
+        Scan(c) => c.name(),
     }
 }
 
