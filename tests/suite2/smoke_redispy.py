@@ -257,6 +257,102 @@ def info_and_config(r, ctx):
         assert isinstance(cfg, dict) and name in cfg, cfg
 
 
+@test
+def lists(r, ctx):
+    assert r.rpush("l", "a", "b", "c") == 3
+    assert r.lpush("l", "z") == 4
+    assert r.lrange("l", 0, -1) == ["z", "a", "b", "c"]
+    assert r.lpop("l") == "z"
+    assert r.rpop("l", 2) == ["c", "b"]
+    assert r.lpop("nol") is None and r.lpop("nol", 2) is None
+    assert r.rpushx("nol", "x") == 0
+    r.rpush("l", "b", "a", "c", "a")
+    assert r.lpos("l", "a") == 0 and r.lpos("l", "a", rank=2) == 2
+    assert r.lpos("l", "a", count=0) == [0, 2, 4]
+    assert r.linsert("l", "BEFORE", "c", "x") == 6
+    assert r.lset("l", 0, "A") is True
+    assert r.lindex("l", -1) == "a" and r.llen("l") == 6
+    assert r.lrem("l", 0, "a") == 2
+    assert r.ltrim("l", 0, 1) is True and r.lrange("l", 0, -1) == ["A", "b"]
+    assert r.lmove("l", "m", "LEFT", "RIGHT") == "A"
+    assert r.rpoplpush("l", "m") == "b" and r.exists("l") == 0
+    assert r.lmpop(2, "l", "m", direction="RIGHT", count=5) == ["m", ["A", "b"]]
+    r.set("s", "v")
+    raises(redis.ResponseError, r.lpush, "s", "x", match="WRONGTYPE")
+    raises(redis.ResponseError, r.lset, "nol", 0, "x", match="no such key")
+
+
+@test
+def sets(r, ctx):
+    assert r.sadd("s", "3", "1", "2") == 3
+    assert r.smembers("s") == {"1", "2", "3"}
+    assert r.sismember("s", "1") and not r.sismember("s", "9")
+    assert r.smismember("s", ["1", "9"]) == [1, 0]
+    assert r.scard("s") == 3 and r.srem("s", "3", "9") == 1
+    r.sadd("t", "2", "x")
+    assert r.sinter("s", "t") == {"2"} and r.sunion("s", "t") == {"1", "2", "x"}
+    assert r.sdiff("s", "t") == {"1"}
+    assert r.sinterstore("d", ["s", "t"]) == 1 and r.smembers("d") == {"2"}
+    assert r.sunionstore("d", ["s", "t"]) == 3 and r.sdiffstore("d", ["s", "t"]) == 1
+    assert r.sintercard(2, ["s", "t"]) == 1
+    assert r.smove("s", "t", "1") is True and r.smembers("t") == {"1", "2", "x"}
+    assert r.srandmember("t") in {"1", "2", "x"}
+    assert len(r.srandmember("t", -5)) == 5
+    popped = r.spop("t", 10)
+    assert set(popped) == {"1", "2", "x"} and r.exists("t") == 0
+    assert r.spop("t") is None
+
+
+@test
+def sorted_sets(r, ctx):
+    assert r.zadd("z", {"a": 1, "b": 2, "c": 3.5}) == 3
+    assert r.zadd("z", {"a": 5}, xx=True, ch=True) == 1
+    assert r.zincrby("z", 0.5, "b") == 2.5
+    assert r.zscore("z", "c") == 3.5 and r.zscore("z", "nope") is None
+    assert r.zmscore("z", ["a", "nope"]) == [5.0, None]
+    assert r.zrange("z", 0, -1) == ["b", "c", "a"]
+    assert r.zrange("z", 0, -1, withscores=True) == [("b", 2.5), ("c", 3.5), ("a", 5.0)]
+    assert r.zrange("z", "(2.5", "+inf", byscore=True) == ["c", "a"]
+    assert r.zrevrange("z", 0, 0) == ["a"]
+    assert r.zrangebyscore("z", 3, 10, start=1, num=1) == ["a"]
+    assert r.zcount("z", "-inf", 3) == 1 and r.zcard("z") == 3
+    assert r.zrank("z", "c") == 1 and r.zrevrank("z", "c") == 1
+    r.zadd("lex", {"a": 0, "b": 0, "c": 0})
+    assert r.zrangebylex("lex", "[b", "+") == ["b", "c"] and r.zlexcount("lex", "-", "(c") == 2
+    assert r.zpopmin("z") == [("b", 2.5)]
+    assert r.zpopmax("z", 1) == [("a", 5.0)]
+    key, popped = r.zmpop(2, ["nz", "lex"], min=True, count=2)
+    # redis-py leaves RESP2 scores here unparsed
+    assert key == "lex" and [(m, float(sc)) for m, sc in popped] == [("a", 0.0), ("b", 0.0)]
+    r.zadd("u1", {"x": 1, "y": 2})
+    r.zadd("u2", {"y": 10})
+    assert r.zunion(["u1", "u2"], withscores=True) == [("x", 1.0), ("y", 12.0)]
+    assert r.zinter({"u1": 2, "u2": 1}, aggregate="MAX") == ["y"]
+    assert r.zdiff(["u1", "u2"]) == ["x"]
+    assert r.zunionstore("d", ["u1", "u2"]) == 2 and r.zinterstore("d", ["u1", "u2"]) == 1
+    assert r.zrangestore("d", "u1", 0, 0) == 1
+    assert r.zremrangebyscore("u1", 2, 2) == 1 and r.zremrangebyrank("u1", 0, -1) == 1
+    assert r.zrandmember("u2") == "y"
+    raises(redis.ResponseError, r.zadd, "z", {"a": 1}, nx=True, xx=True, match="not compatible")
+
+
+@test
+def scans(r, ctx):
+    r.mset({f"k{i}": i for i in range(300)})
+    assert {k for k in r.scan_iter(match="k*", count=20)} == {f"k{i}" for i in range(300)}
+    r.hset("h", mapping={f"f{i}": i for i in range(600)})
+    assert len(dict(r.hscan_iter("h", count=50))) == 600
+    r.sadd("s", *[f"m{i}" for i in range(700)])
+    assert len(set(r.sscan_iter("s", count=50))) == 700
+    r.zadd("z", {f"m{i}": i for i in range(200)})
+    assert dict(r.zscan_iter("z", count=30)) == {f"m{i}": float(i) for i in range(200)}
+    cursor, keys = r.scan(0, _type="hash")
+    while cursor:
+        cursor, more = r.scan(cursor, _type="hash")
+        keys += more
+    assert keys == ["h"]
+
+
 def run_all(port, only):
     passed = failed = 0
     for label, proto_kw in (("resp3 (default)", {}), ("resp2", {"protocol": 2})):
