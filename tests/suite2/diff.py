@@ -270,18 +270,13 @@ def hash_order(paired):
 
 
 def set_order(a, b):
-    """Sets: an intset replies in ascending order (compare exactly); a hash
-    table in arbitrary order (compare as multisets)."""
+    """Sets: compared as multisets. An intset replies in ascending order, but
+    a hash-table set of integers may happen to as well, and only the server
+    knows the encoding; the unit tests pin the intset order."""
     if exact(a, b):
         return True
     if a.kind != b.kind or not isinstance(a.value, list) or not isinstance(b.value, list):
         return False
-    try:
-        ints = [int(x.value) for x in a.value]
-        if ints == sorted(ints) and all(x.value == str(i).encode() for x, i in zip(a.value, ints)):
-            return False  # ascending integers: an intset, order is part of the contract
-    except (TypeError, ValueError):
-        pass
     return sorted(x.raw for x in a.value) == sorted(x.raw for x in b.value)
 
 
