@@ -19,7 +19,7 @@ use crate::commands::{self, Step};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::core::Core;
-use crate::shared::ClientMeta;
+use crate::shared::{ClientMeta, NORMAL_CLASS, PUBSUB_CLASS};
 
 /// Size of one socket read, as Redis's PROTO_IOBUF_LEN.
 const READ_CHUNK: usize = 16 * 1024;
@@ -54,6 +54,8 @@ pub struct Conn {
     pub watches: Vec<Watch>,
     /// Close once the replies so far are written (QUIT, protocol errors).
     pub close: bool,
+    /// Channels and patterns subscribed to, with the mailbox of messages.
+    pub subs: Option<crate::pubsub::Subs>,
 }
 
 /// Close clients idle for longer than `timeout` seconds (Redis's
@@ -67,7 +69,8 @@ pub async fn close_idle_clients(core: Rc<Core>) {
         }
         let now = core.shared.uptime_ms();
         for m in core.shared.all_clients() {
-            if now.saturating_sub(m.last_ms.load(Relaxed)) > timeout * 1000 {
+            // Subscribers only listen: Redis exempts them too.
+            if !m.is_subscriber() && now.saturating_sub(m.last_ms.load(Relaxed)) > timeout * 1000 {
                 m.kill();
             }
         }
@@ -137,6 +140,8 @@ fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
         last_cmd: Mutex::new("NULL".into()),
         multi: std::sync::atomic::AtomicI32::new(-1),
         killed: Default::default(),
+        sub_channels: Default::default(),
+        sub_patterns: Default::default(),
     });
     shared
         .clients
@@ -144,6 +149,78 @@ fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
         .expect("clients")
         .insert(id, meta.clone());
     meta
+}
+
+/// Write a batch of replies under `client-output-buffer-limit` for the
+/// client's class: a batch over the hard limit closes the connection, and
+/// one over the soft limit must be taken by the client within the soft
+/// seconds. False when the connection must close.
+async fn write_limited<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    out: &[u8],
+    conn: &Conn,
+    core: &Core,
+) -> bool {
+    let subscriber = conn.subs.as_ref().is_some_and(|s| s.count() > 0);
+    let class = if subscriber {
+        PUBSUB_CLASS
+    } else {
+        NORMAL_CLASS
+    };
+    let (hard, soft, secs) = core.shared.obuf_limit(class);
+    let len = out.len() as u64;
+    if hard > 0 && len > hard {
+        tracing::warn!(
+            client = conn.id,
+            bytes = len,
+            "client-output-buffer-limit reached: disconnecting"
+        );
+        return false;
+    }
+    if soft > 0 && len > soft {
+        let write = async { stream.write_all(out).await.is_ok() };
+        let expire = async {
+            glommio::timer::sleep(Duration::from_secs(secs)).await;
+            tracing::warn!(
+                client = conn.id,
+                bytes = len,
+                "client-output-buffer-limit (soft) reached: disconnecting"
+            );
+            false
+        };
+        return futures_lite::future::or(write, expire).await;
+    }
+    stream.write_all(out).await.is_ok()
+}
+
+/// Bytes of subscriber messages written per batch.
+const MESSAGE_BATCH: usize = 64 * 1024;
+
+/// Write a subscriber's queued messages; false when the connection is gone.
+async fn flush_messages<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    conn: &mut Conn,
+    out: &mut Vec<u8>,
+    core: &Core,
+) -> bool {
+    let Some(subs) = &conn.subs else { return true };
+    loop {
+        let batch = subs.mailbox.take(MESSAGE_BATCH);
+        if batch.is_empty() || conn.meta.killed.load(Relaxed) {
+            return !conn.meta.killed.load(Relaxed);
+        }
+        for m in &batch {
+            encode(m, conn.proto, out);
+        }
+        crate::shared::bump(
+            &core.shared.stats.per_core[core.id].net_out,
+            out.len() as u64,
+        );
+        if !write_limited(stream, out, conn, core).await {
+            return false;
+        }
+        out.clear();
+    }
 }
 
 /// A reply of a pipeline not yet encoded: ready, or awaited from another core.
@@ -192,6 +269,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         multi: None,
         watches: Vec::new(),
         close: false,
+        subs: None,
     };
     let mut parser = RequestParser::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -199,8 +277,27 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut pend: VecDeque<Pend> = VecDeque::new();
     loop {
-        // Idle clients are closed by `close_idle_clients`, as Redis's cron does.
-        let n = match stream.read(&mut chunk).await {
+        // Idle clients are closed by `close_idle_clients`, as Redis's cron
+        // does. A subscriber also wakes for messages in its mailbox.
+        let mailbox = conn.subs.as_ref().map(|s| s.mailbox.clone());
+        let read = match &mailbox {
+            None => Some(stream.read(&mut chunk).await),
+            Some(mb) => {
+                futures_lite::future::or(async { Some(stream.read(&mut chunk).await) }, async {
+                    mb.wake.until(|| !mb.is_empty()).await;
+                    None
+                })
+                .await
+            }
+        };
+        let Some(read) = read else {
+            // Messages only: write them and wait again.
+            if !flush_messages(&mut stream, &mut conn, &mut out, &core).await {
+                break;
+            }
+            continue;
+        };
+        let n = match read {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -254,9 +351,14 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         drain(&core, &mut pend, conn.proto, &mut out).await;
+        if let Some(subs) = &conn.subs {
+            for m in subs.mailbox.take(MESSAGE_BATCH) {
+                encode(&m, conn.proto, &mut out);
+            }
+        }
         if !out.is_empty() {
             crate::shared::bump(&shared.stats.per_core[core.id].net_out, out.len() as u64);
-            if stream.write_all(&out).await.is_err() {
+            if !write_limited(&mut stream, &out, &conn, &core).await {
                 break;
             }
             out.clear();
@@ -267,6 +369,9 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if conn.close || conn.meta.killed.load(Relaxed) {
             break;
         }
+    }
+    if let Some(subs) = conn.subs.as_mut() {
+        crate::pubsub::leave(&core, subs, conn.id);
     }
     // Replies still in flight for a client that left: free their slots when
     // they arrive.

@@ -89,6 +89,33 @@ pub enum Msg {
     /// A read clock too far behind physical time: the sequencer advances it
     /// and answers (after an idle spell, when it ticks rarely).
     Tick { from: usize, req: u32 },
+    /// A core's subscriber count of a channel (at its owner) or of a
+    /// pattern (at every core) changes; acknowledged when `req` is set.
+    Sub {
+        key: Vec<u8>,
+        pattern: bool,
+        from: usize,
+        delta: i32,
+        req: Option<u32>,
+    },
+    /// PUBLISH at the channel's owner; the reply is the receiver count.
+    Publish {
+        channel: bytes::Bytes,
+        msg: bytes::Bytes,
+        from: usize,
+        req: u32,
+    },
+    /// A published message for this core's subscribers.
+    Deliver {
+        channel: bytes::Bytes,
+        msg: bytes::Bytes,
+    },
+    /// PUBSUB CHANNELS / NUMSUB, about the channels this core owns.
+    PubsubQuery {
+        from: usize,
+        req: u32,
+        q: crate::pubsub::Query,
+    },
 }
 
 pub struct Core {
@@ -116,6 +143,7 @@ pub struct Core {
     /// applied in place take their time from it instead of reading the
     /// clock once more per command.
     pub clock_hint: Cell<u64>,
+    pub pubsub: crate::pubsub::PubSub,
     /// Test-only apply lag: operations waiting to be enqueued, in order.
     late: RefCell<VecDeque<(std::time::Instant, Arc<Seq>)>>,
 }
@@ -146,6 +174,7 @@ impl Core {
             sequencer: (id == 0).then(|| RefCell::new(Sequencer::default())),
             late: RefCell::new(VecDeque::new()),
             clock_hint: Cell::new(crate::clock::physical_ms()),
+            pubsub: Default::default(),
             shared,
         }
     }
@@ -252,6 +281,32 @@ impl Core {
             Msg::Tick { from, req } => {
                 self.advance_read_clock();
                 self.deliver(Some((from, req)), Reply::Ok);
+            }
+            Msg::Sub {
+                key,
+                pattern,
+                from,
+                delta,
+                req,
+            } => {
+                self.on_sub(&key, pattern, from, delta);
+                if let Some(req) = req {
+                    self.deliver(Some((from, req)), Reply::Ok);
+                }
+            }
+            Msg::Publish {
+                channel,
+                msg,
+                from,
+                req,
+            } => {
+                let n = self.on_publish(channel, msg);
+                self.deliver(Some((from, req)), Reply::Int(n));
+            }
+            Msg::Deliver { channel, msg } => self.on_deliver(&channel, &msg),
+            Msg::PubsubQuery { from, req, q } => {
+                let r = self.on_query(&q);
+                self.deliver(Some((from, req)), r);
             }
         }
     }

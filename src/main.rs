@@ -10,6 +10,7 @@ mod conn;
 mod core;
 mod local;
 mod net;
+mod pubsub;
 mod sequencer;
 mod server;
 mod shared;

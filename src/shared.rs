@@ -11,6 +11,10 @@ use std::time::Instant;
 use crate::config::Config;
 
 /// One connected client, as CLIENT LIST / INFO / KILL see it.
+/// Output-buffer classes of `client-output-buffer-limit`, in its order.
+pub const NORMAL_CLASS: usize = 0;
+pub const PUBSUB_CLASS: usize = 2;
+
 pub struct ClientMeta {
     pub id: u64,
     pub addr: String,
@@ -27,10 +31,18 @@ pub struct ClientMeta {
     pub last_cmd: Mutex<String>,
     pub multi: AtomicI32,
     pub killed: AtomicBool,
+    /// Channels and patterns subscribed to (a subscriber is exempt from the
+    /// idle timeout).
+    pub sub_channels: AtomicUsize,
+    pub sub_patterns: AtomicUsize,
 }
 
 impl ClientMeta {
     /// Close this client from any core: shut its socket so its read ends.
+    pub fn is_subscriber(&self) -> bool {
+        self.sub_channels.load(Relaxed) + self.sub_patterns.load(Relaxed) > 0
+    }
+
     pub fn kill(&self) {
         self.killed.store(true, Relaxed);
         let fd = self.fd.load(Relaxed);
@@ -113,6 +125,8 @@ pub struct Shared {
     pub timeout: AtomicU64,
     pub maxclients: AtomicU64,
     pub requirepass_set: AtomicBool,
+    /// client-output-buffer-limit per class: [hard, soft, soft seconds].
+    pub obuf: [[AtomicU64; 3]; 3],
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
     #[cfg(feature = "faults")]
@@ -143,6 +157,13 @@ impl Shared {
             timeout: AtomicU64::new(config.timeout),
             maxclients: AtomicU64::new(config.maxclients),
             requirepass_set: AtomicBool::new(!config.requirepass.is_empty()),
+            obuf: config.client_output_buffer_limit.map(|l| {
+                [
+                    AtomicU64::new(l.hard),
+                    AtomicU64::new(l.soft),
+                    AtomicU64::new(l.soft_seconds),
+                ]
+            }),
             #[cfg(feature = "faults")]
             faults_no_barrier: config.faults_no_barrier,
             #[cfg(feature = "faults")]
@@ -159,6 +180,17 @@ impl Shared {
         self.maxclients.store(c.maxclients, Relaxed);
         self.requirepass_set
             .store(!c.requirepass.is_empty(), Relaxed);
+        for (hot, l) in self.obuf.iter().zip(c.client_output_buffer_limit) {
+            hot[0].store(l.hard, Relaxed);
+            hot[1].store(l.soft, Relaxed);
+            hot[2].store(l.soft_seconds, Relaxed);
+        }
+    }
+
+    /// (hard, soft, soft seconds) of an output-buffer class.
+    pub fn obuf_limit(&self, class: usize) -> (u64, u64, u64) {
+        let l = &self.obuf[class];
+        (l[0].load(Relaxed), l[1].load(Relaxed), l[2].load(Relaxed))
     }
 
     /// A snapshot of every connected client.

@@ -54,6 +54,9 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// RESP3 `>n`; RESP2 `*n`.
     Push(Vec<Reply>),
+    /// Several replies one after another for one command (SUBSCRIBE a b
+    /// confirms each channel with its own message).
+    Seq(Vec<Reply>),
 }
 
 impl Reply {
@@ -135,6 +138,11 @@ pub fn encode(r: &Reply, p: Proto, out: &mut Vec<u8>) {
         },
         Reply::Push(items) => {
             encode_push_len(items.len(), p, out);
+            for item in items {
+                encode(item, p, out);
+            }
+        }
+        Reply::Seq(items) => {
             for item in items {
                 encode(item, p, out);
             }

@@ -253,6 +253,13 @@ pub static COMMANDS: &[Spec] = &[
     spec!("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY | NO_MULTI | KS, 1, -1, 1, None, "@fast @transaction", "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction."),
     spec!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, 0, 0, 0, None, "@fast @transaction", "transactions", "2.2.0", "Forgets about watched keys of a transaction."),
     // connection
+    // pub/sub
+    spec!("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@pubsub @slow", "pubsub", "2.0.0", "Listens for messages published to channels."),
+    spec!("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@pubsub @slow", "pubsub", "2.0.0", "Stops listening to messages posted to channels."),
+    spec!("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@pubsub @slow", "pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns."),
+    spec!("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@pubsub @slow", "pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns."),
+    spec!("publish", 3, PUBSUB | LOADING | STALE | FAST, 0, 0, 0, None, "@pubsub @fast", "pubsub", "2.0.0", "Posts a message to a channel."),
+    spec!("pubsub", -2, 0, 0, 0, 0, None, "@slow", "pubsub", "2.8.0", "A container for Pub/Sub commands.", ["channels", "numsub", "numpat", "help"]),
     spec!("ping", -1, FAST, 0, 0, 0, None, "@fast @connection", "connection", "1.0.0", "Returns the server's liveliness response."),
     spec!("echo", 2, FAST, 0, 0, 0, None, "@fast @connection", "connection", "1.0.0", "Returns the given string."),
     spec!("hello", -1, CONN | NO_AUTH | ALLOW_BUSY, 0, 0, 0, None, "@fast @connection", "connection", "6.0.0", "Handshakes with the Redis server."),

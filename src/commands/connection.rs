@@ -18,6 +18,18 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 pub fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -> Reply {
     match spec.name {
+        // A RESP2 subscriber gets PING's answer as a message.
+        "ping"
+            if conn.proto == Proto::Resp2 && conn.subs.as_ref().is_some_and(|s| s.count() > 0) =>
+        {
+            match a.len() {
+                1 | 2 => Reply::Array(vec![
+                    Reply::bulk(&b"pong"[..]),
+                    Reply::bulk(a.get(1).cloned().unwrap_or_default()),
+                ]),
+                _ => wrong_arity("ping"),
+            }
+        }
         "ping" => match a.len() {
             1 => Reply::simple("PONG"),
             2 => Reply::bulk(a[1].clone()),
@@ -51,6 +63,9 @@ pub fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -> Repl
             conn.watches.clear();
             conn.meta.name.lock().expect("name").clear();
             conn.authed = !core.shared.requirepass_set.load(Relaxed);
+            if let Some(subs) = conn.subs.as_mut() {
+                crate::pubsub::leave(core, subs, conn.id);
+            }
             Reply::simple("RESET")
         }
         "client" => client(core, conn, a),
@@ -284,7 +299,7 @@ fn client_line(core: &Core, m: &ClientMeta) -> String {
     let lib_ver = m.lib_ver.lock().expect("lib").clone();
     let cmd = m.last_cmd.lock().expect("cmd").clone();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         m.id,
         m.addr,
         m.laddr,
@@ -292,7 +307,10 @@ fn client_line(core: &Core, m: &ClientMeta) -> String {
         name,
         m.created.elapsed().as_secs(),
         now.saturating_sub(m.last_ms.load(Relaxed)) / 1000,
+        if m.is_subscriber() { "P" } else { "N" },
         m.db.load(Relaxed),
+        m.sub_channels.load(Relaxed),
+        m.sub_patterns.load(Relaxed),
         m.multi.load(Relaxed),
         cmd,
         m.resp.load(Relaxed),
@@ -304,15 +322,16 @@ fn client_line(core: &Core, m: &ClientMeta) -> String {
 fn client_list(core: &Core, a: &[Vec<u8>]) -> Reply {
     let clients = core.shared.all_clients();
     let mut ids: Option<Vec<u64>> = None;
+    // TYPE normal / pubsub: Some(want a subscriber).
+    let mut kind: Option<bool> = None;
     let mut i = 2;
     while i < a.len() {
         if is(&a[i], "TYPE") && i + 1 < a.len() {
             let t = String::from_utf8_lossy(&a[i + 1]).to_ascii_lowercase();
             match t.as_str() {
-                "normal" => {}
-                "master" | "replica" | "slave" | "pubsub" => {
-                    return Reply::Verbatim("txt", Bytes::new())
-                }
+                "normal" => kind = Some(false),
+                "pubsub" => kind = Some(true),
+                "master" | "replica" | "slave" => return Reply::Verbatim("txt", Bytes::new()),
                 _ => {
                     return Reply::Error(format!("ERR Unknown client type '{t}'").into());
                 }
@@ -334,7 +353,9 @@ fn client_list(core: &Core, a: &[Vec<u8>]) -> Reply {
     }
     let mut s = String::new();
     for m in clients {
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&m.id)) {
+        if ids.as_ref().is_some_and(|ids| !ids.contains(&m.id))
+            || kind.is_some_and(|sub| sub != m.is_subscriber())
+        {
             continue;
         }
         s.push_str(&client_line(core, &m));

@@ -84,7 +84,13 @@ pub async fn render(core: &Rc<Core>, args: &[Vec<u8>]) -> String {
     let st = &sh.stats;
     let cfg = sh.config.lock().expect("config").clone();
     let mut s = String::new();
-    for (i, section) in selected(args).into_iter().enumerate() {
+    let sections = selected(args);
+    let (channels, patterns) = if sections.contains(&"stats") {
+        crate::pubsub::info_counts(core).await
+    } else {
+        (0, 0)
+    };
+    for (i, section) in sections.into_iter().enumerate() {
         if i > 0 {
             s.push_str("\r\n");
         }
@@ -199,8 +205,8 @@ pub async fn render(core: &Rc<Core>, args: &[Vec<u8>]) -> String {
                 kv("evicted_keys", &0);
                 kv("keyspace_hits", &st.sum(|c| &c.hits));
                 kv("keyspace_misses", &st.sum(|c| &c.misses));
-                kv("pubsub_channels", &0);
-                kv("pubsub_patterns", &0);
+                kv("pubsub_channels", &channels);
+                kv("pubsub_patterns", &patterns);
             }
             "replication" => {
                 kv("role", &"master");

@@ -74,6 +74,21 @@ pub fn begin(core: &Rc<Core>, conn: &mut Conn, mut argv: Vec<Vec<u8>>, behind: b
         flag_multi_error(conn);
         return Step::Reply(Reply::err("NOAUTH Authentication required."));
     }
+    if conn.proto == cachecat_io::Proto::Resp2
+        && conn.subs.as_ref().is_some_and(|s| s.count() > 0)
+        && !matches!(
+            spec.name,
+            "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset"
+        )
+    {
+        return Step::Reply(Reply::Error(
+            format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            )
+            .into(),
+        ));
+    }
     if conn.multi.is_some()
         && !matches!(
             spec.name,
@@ -172,6 +187,19 @@ pub async fn dispatch(
         "config" | "time" | "lastsave" | "function" | "memory" | "debug" => {
             server::run(core, conn, spec, &argv).await
         }
+        "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
+            let pattern = spec.name.starts_with('p');
+            let subs = conn
+                .subs
+                .get_or_insert_with(|| crate::pubsub::Subs::new(conn.meta.clone()));
+            if spec.name.contains("unsub") {
+                crate::pubsub::unsubscribe(core, subs, conn.id, &argv[1..], pattern).await
+            } else {
+                crate::pubsub::subscribe(core, subs, conn.id, &argv[1..], pattern).await
+            }
+        }
+        "publish" => crate::pubsub::publish(core, &argv[1], &argv[2]).await,
+        "pubsub" => crate::pubsub::pubsub_cmd(core, &argv).await,
         other => Reply::Error(format!("ERR command '{other}' is not available").into()),
     }
 }

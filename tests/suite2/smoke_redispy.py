@@ -353,6 +353,28 @@ def scans(r, ctx):
     assert keys == ["h"]
 
 
+@test
+def pubsub(r, ctx):
+    p = r.pubsub()
+    p.subscribe("news")
+    p.psubscribe("n*")
+    for _ in range(2):  # the two confirmations
+        assert p.get_message(timeout=2)["type"] in ("subscribe", "psubscribe")
+    assert r.publish("news", "hello") == 2
+    got = [p.get_message(timeout=2) for _ in range(2)]
+    kinds = sorted((m["type"], m["channel"], m["data"]) for m in got)
+    assert kinds == [("message", "news", "hello"), ("pmessage", "news", "hello")], kinds
+    assert r.pubsub_numsub("news") == [("news", 1)]
+    assert r.pubsub_numpat() == 1 and r.pubsub_channels() == ["news"]
+    p.unsubscribe("news")
+    p.punsubscribe("n*")
+    p.close()
+    deadline = time.time() + 2
+    while r.pubsub_numsub("news") != [("news", 0)] and time.time() < deadline:
+        time.sleep(0.05)
+    assert r.pubsub_numsub("news") == [("news", 0)]
+
+
 def run_all(port, only):
     passed = failed = 0
     for label, proto_kw in (("resp3 (default)", {}), ("resp2", {"protocol": 2})):
