@@ -118,8 +118,14 @@ pub fn parse_hrandfield(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> 
         _ => return Err(fail(Status::Syntax, "hrandfield")),
     };
     if let Some(c) = count {
-        // Redis bounds the count so count*2 replies cannot overflow.
-        if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c) {
+        if c == i64::MIN {
+            return Err(fail(Status::CountRange, "hrandfield"));
+        }
+        // Redis bounds the count so count*2 replies cannot overflow; a
+        // reply is built whole here, so repeats are bounded too.
+        if (with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&c))
+            || c < -super::set::MAX_RANDOM_REPEATS
+        {
             return Err(fail(Status::OutOfRange, "hrandfield"));
         }
     }

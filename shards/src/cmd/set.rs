@@ -199,10 +199,17 @@ pub fn parse_spop(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     })
 }
 
+/// The most elements a negative random-member count may ask for. Redis
+/// would start streaming such a reply and never finish (or run out of
+/// memory); Cache-Cat answers "value is out of range" instead, since the
+/// reply is built whole.
+pub const MAX_RANDOM_REPEATS: i64 = 1 << 24;
+
 /// A count that may be negative (repeats allowed) but must negate safely.
 pub fn signed_count(arg: &[u8], name: &str) -> Result<i64, Reply> {
     match int(arg) {
         Ok(i64::MIN) => Err(fail(Status::CountRange, name)),
+        Ok(n) if n < -MAX_RANDOM_REPEATS => Err(fail(Status::OutOfRange, name)),
         Ok(n) => Ok(n),
         Err(e) => Err(fail(e, name)),
     }
