@@ -50,12 +50,18 @@ fn garbage_nesting_and_truncation_close_only_the_offender() {
 
     let mut nested = s.client();
     nested.send_raw(b"*1\r\n*1\r\n$4\r\nPING\r\n");
-    assert_eq!(nested.read_reply(), "-ERR Protocol error: expected '$', got '*'\r\n");
+    assert_eq!(
+        nested.read_reply(),
+        "-ERR Protocol error: expected '$', got '*'\r\n"
+    );
     assert!(nested.closed());
 
     let mut bad_len = s.client();
     bad_len.send_raw(b"*1\r\n$-5\r\n");
-    assert_eq!(bad_len.read_reply(), "-ERR Protocol error: invalid bulk length\r\n");
+    assert_eq!(
+        bad_len.read_reply(),
+        "-ERR Protocol error: invalid bulk length\r\n"
+    );
     assert!(bad_len.closed());
 
     // Binary garbage on the inline path is an unknown command, not a crash.
@@ -84,7 +90,8 @@ fn garbage_nesting_and_truncation_close_only_the_offender() {
 
     // A frame cut off mid-argument, then the client goes away.
     let mut cut = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
-    cut.write_all(b"*3\r\n$3\r\nSET\r\n$4\r\nkeep\r\n$10\r\nabc").unwrap();
+    cut.write_all(b"*3\r\n$3\r\nSET\r\n$4\r\nkeep\r\n$10\r\nabc")
+        .unwrap();
     drop(cut);
 
     assert_eq!(good.cmd("GET keep"), "$2\r\nme\r\n");
@@ -103,7 +110,8 @@ fn declared_lengths_are_not_allocated_up_front() {
     for i in 0..64 {
         let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
         if i % 2 == 0 {
-            c.write_all(b"*2\r\n$3\r\nGET\r\n$500000000\r\nabc").unwrap();
+            c.write_all(b"*2\r\n$3\r\nGET\r\n$500000000\r\nabc")
+                .unwrap();
         } else {
             c.write_all(b"*10000000\r\n$3\r\nGET\r\n").unwrap();
         }
@@ -131,7 +139,10 @@ fn thousands_of_idle_and_half_open_connections() {
         }
         idle.push(c);
     }
-    eventually(|| connected(&mut good) == 3001, "3000 idle clients accepted");
+    eventually(
+        || connected(&mut good) == 3001,
+        "3000 idle clients accepted",
+    );
     for _ in 0..200 {
         assert_eq!(good.cmd("GET k"), "$1\r\nv\r\n");
     }

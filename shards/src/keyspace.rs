@@ -312,7 +312,7 @@ impl Db {
         self.len(now) == 0
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Entry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.map.iter()
     }
 
@@ -336,7 +336,7 @@ impl Db {
         let mut out = Vec::new();
         let next = self.map.scan(cursor, max * 20, |k, e| {
             if e.is_expired(now) && out.len() < max {
-                out.push((k.clone(), e.version));
+                out.push((Key::from(k), e.version));
             }
         });
         (out, next.unwrap_or(0))
@@ -348,14 +348,14 @@ impl Db {
         &'a self,
         cursor: u64,
         count: usize,
-        f: impl FnMut(&'a Key, &'a Entry),
+        f: impl FnMut(&'a [u8], &'a Entry),
     ) -> Option<u64> {
         self.map.scan(cursor, count, f)
     }
 
     /// A key picked at random among live ones (RANDOMKEY): the first live
     /// key at or after a random hash position, wrapping around once.
-    pub fn random_key(&self, now: u64, seed: u64) -> Option<&Key> {
+    pub fn random_key(&self, now: u64, seed: u64) -> Option<&[u8]> {
         for start in [seed, 0] {
             let mut found = None;
             let mut t = Some(start);

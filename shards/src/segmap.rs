@@ -42,14 +42,63 @@ fn inner(h: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn rehash<V>(e: &(Key, V)) -> u64 {
+fn rehash<V>(e: &Slot<V>) -> u64 {
     inner(hash_of(&e.0))
 }
+
+/// A key kept inside its table node when short (most keys are), else on
+/// the heap.
+pub enum KeyBuf {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+/// Keys up to this long live in the node itself.
+const INLINE_KEY: usize = 22;
+
+impl From<&[u8]> for KeyBuf {
+    fn from(k: &[u8]) -> KeyBuf {
+        if k.len() <= INLINE_KEY {
+            let mut bytes = [0u8; INLINE_KEY];
+            bytes[..k.len()].copy_from_slice(k);
+            KeyBuf::Inline {
+                len: k.len() as u8,
+                bytes,
+            }
+        } else {
+            KeyBuf::Heap(k.into())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBuf::Inline { len, bytes } => &bytes[..*len as usize],
+            KeyBuf::Heap(b) => b,
+        }
+    }
+}
+
+impl KeyBuf {
+    fn into_key(self) -> Key {
+        match self {
+            KeyBuf::Heap(b) => b,
+            inline => (*inline).into(),
+        }
+    }
+}
+
+/// A table entry: key and value in one allocation, so a table slot is one
+/// pointer. Tables grow by doubling and run between half and seven eighths
+/// full; empty slots then cost 8 bytes, not a whole entry.
+type Slot<V> = Box<(KeyBuf, V)>;
 
 struct Segment<V> {
     /// How many top bits of the hash all its keys share.
     depth: u32,
-    table: HashTable<(Key, V)>,
+    table: HashTable<Slot<V>>,
 }
 
 /// A map from byte-string keys to `V`, iterable by hash position.
@@ -127,7 +176,8 @@ impl<V> SegMap<V> {
             .ok()?;
         if dead(&entry.get().1) {
             self.len -= 1;
-            return Some(Err(entry.remove().0));
+            let (k, v) = *entry.remove().0;
+            return Some(Err((k.into_key(), v)));
         }
         Some(Ok(&mut entry.into_mut().1))
     }
@@ -162,7 +212,8 @@ impl<V> SegMap<V> {
             }
             hashbrown::hash_table::Entry::Vacant(v) => {
                 self.len += 1;
-                (&mut v.insert((key.into(), make())).into_mut().1, None)
+                let slot = v.insert(Box::new((KeyBuf::from(key), make())));
+                (&mut slot.into_mut().1, None)
             }
         }
     }
@@ -194,7 +245,7 @@ impl<V> SegMap<V> {
             self.global += 1;
         }
         let bit = 1u64 << (63 - d);
-        let moved: Vec<(Key, V)> = self.segs[s]
+        let moved: Vec<Slot<V>> = self.segs[s]
             .table
             .extract_if(|e| hash_of(&e.0) & bit != 0)
             .collect();
@@ -219,11 +270,11 @@ impl<V> SegMap<V> {
         true
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
         self.segs
             .iter()
             .flat_map(|s| s.table.iter())
-            .map(|(k, v)| (k, v))
+            .map(|e| (&*e.0, &e.1))
     }
 
     pub fn values(&self) -> impl Iterator<Item = &V> {
@@ -254,12 +305,12 @@ impl<V> SegMap<V> {
         &'a self,
         mut t: u64,
         count: usize,
-        mut f: impl FnMut(&'a Key, &'a V),
+        mut f: impl FnMut(&'a [u8], &'a V),
     ) -> Option<u64> {
         let mut seen = 0;
         loop {
             let seg = &self.segs[self.seg_of(t)];
-            let mut here: Vec<(u64, &'a (Key, V))> = seg
+            let mut here: Vec<(u64, &'a Slot<V>)> = seg
                 .table
                 .iter()
                 .map(|e| (hash_of(&e.0), e))
@@ -310,8 +361,8 @@ mod tests {
         assert!(m.get(b"k1").is_none());
         // Every segment's keys share its prefix.
         for (s, seg) in m.segs.iter().enumerate() {
-            for (k, _) in seg.table.iter() {
-                assert_eq!(m.seg_of(hash_of(k)), s);
+            for e in seg.table.iter() {
+                assert_eq!(m.seg_of(hash_of(&e.0)), s);
             }
         }
     }
@@ -329,7 +380,7 @@ mod tests {
         let mut step = 0;
         loop {
             let next = m.scan(t, 10, |k, _| {
-                seen.insert(k.clone());
+                seen.insert(k.to_vec());
             });
             // Churn: grow the table a lot and delete some transient keys.
             for j in 0..5 {

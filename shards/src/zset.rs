@@ -12,7 +12,13 @@ use std::cmp::Ordering;
 
 use indexmap::IndexMap;
 
-use crate::keyspace::{Hasher, Key};
+use std::sync::Arc;
+
+use crate::keyspace::Hasher;
+
+/// A member's bytes, shared by the map and the order (one allocation per
+/// member instead of two).
+pub type Member = Arc<[u8]>;
 
 /// Redis 7.0 keeps a sorted set as a listpack up to this many members, each
 /// at most [`ZSET_MAX_LISTPACK_VALUE`] bytes (`zset-max-listpack-*`); only
@@ -35,7 +41,7 @@ pub fn cmp(a_score: f64, a: &[u8], b_score: f64, b: &[u8]) -> Ordering {
 /// Members in (score, member) order, in sorted chunks.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Ordered {
-    chunks: Vec<Vec<(f64, Key)>>,
+    chunks: Vec<Vec<(f64, Member)>>,
     len: usize,
 }
 
@@ -57,7 +63,7 @@ impl Ordered {
         i.min(self.chunks.len().saturating_sub(1))
     }
 
-    pub fn insert(&mut self, score: f64, m: Key) {
+    pub fn insert(&mut self, score: f64, m: Member) {
         self.len += 1;
         if self.chunks.is_empty() {
             self.chunks.push(vec![(score, m)]);
@@ -85,12 +91,12 @@ impl Ordered {
             .then_some((ci, pos))
     }
 
-    pub fn remove(&mut self, score: f64, m: &[u8]) -> Option<Key> {
+    pub fn remove(&mut self, score: f64, m: &[u8]) -> Option<Member> {
         let (ci, pos) = self.find(score, m)?;
         Some(self.remove_at(ci, pos))
     }
 
-    fn remove_at(&mut self, ci: usize, pos: usize) -> Key {
+    fn remove_at(&mut self, ci: usize, pos: usize) -> Member {
         let (_, k) = self.chunks[ci].remove(pos);
         self.len -= 1;
         let n = self.chunks[ci].len();
@@ -107,7 +113,7 @@ impl Ordered {
     }
 
     /// Remove and return the first (lowest) or last entry.
-    pub fn pop(&mut self, last: bool) -> Option<(f64, Key)> {
+    pub fn pop(&mut self, last: bool) -> Option<(f64, Member)> {
         if self.chunks.is_empty() {
             return None;
         }
@@ -152,7 +158,7 @@ impl Ordered {
     }
 
     /// Entries from rank `r` upward.
-    pub fn iter_from(&self, r: usize) -> impl Iterator<Item = &(f64, Key)> {
+    pub fn iter_from(&self, r: usize) -> impl Iterator<Item = &(f64, Member)> {
         let (ci, off) = self.locate(r);
         let first = self.chunks.get(ci).map_or(&[][..], |c| &c[off..]);
         first
@@ -161,7 +167,7 @@ impl Ordered {
     }
 
     /// Entries from rank `r` downward (r < len).
-    pub fn iter_down_from(&self, r: usize) -> impl Iterator<Item = &(f64, Key)> {
+    pub fn iter_down_from(&self, r: usize) -> impl Iterator<Item = &(f64, Member)> {
         let (ci, off) = self.locate(r);
         let first = self.chunks.get(ci).map_or(&[][..], |c| &c[..=off]);
         first.iter().rev().chain(
@@ -172,7 +178,7 @@ impl Ordered {
         )
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &(f64, Key)> {
+    pub fn iter(&self) -> impl Iterator<Item = &(f64, Member)> {
         self.chunks.iter().flatten()
     }
 }
@@ -181,7 +187,7 @@ impl Ordered {
 /// which only OBJECT ENCODING reports.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ZSetVal {
-    pub dict: IndexMap<Key, f64, Hasher>,
+    pub dict: IndexMap<Member, f64, Hasher>,
     pub order: Ordered,
     pub big: bool,
 }
@@ -215,8 +221,9 @@ impl ZSetVal {
                 false
             }
             None => {
-                self.dict.insert(m.into(), score);
-                self.order.insert(score, m.into());
+                let m: Member = m.into();
+                self.dict.insert(m.clone(), score);
+                self.order.insert(score, m);
                 true
             }
         };
@@ -237,7 +244,7 @@ impl ZSetVal {
     }
 
     /// Remove the lowest (or highest) member.
-    pub fn pop(&mut self, max: bool) -> Option<(f64, Key)> {
+    pub fn pop(&mut self, max: bool) -> Option<(f64, Member)> {
         let (score, m) = self.order.pop(max)?;
         self.dict.swap_remove(&m);
         Some((score, m))
@@ -250,7 +257,7 @@ impl ZSetVal {
 
     /// Members of the rank range `start..=end` (ascending ranks), lowest
     /// first or, with `rev`, counted and listed from the highest.
-    pub fn by_rank(&self, start: usize, end: usize, rev: bool) -> Vec<(f64, &Key)> {
+    pub fn by_rank(&self, start: usize, end: usize, rev: bool) -> Vec<(f64, &Member)> {
         let n = end + 1 - start;
         if rev {
             let top = self.len() - 1 - start;

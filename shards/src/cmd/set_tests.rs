@@ -106,9 +106,18 @@ fn srandmember_counts() {
         err("ERR value is not an integer or out of range")
     );
     // Repeats are bounded: the reply is built whole.
-    assert_eq!(f.r("SRANDMEMBER s -100000000"), err("ERR value is out of range"));
-    assert_eq!(f.r("ZRANDMEMBER s -100000000"), err("ERR value is out of range"));
-    assert_eq!(f.r("HRANDFIELD s -100000000"), err("ERR value is out of range"));
+    assert_eq!(
+        f.r("SRANDMEMBER s -100000000"),
+        err("ERR value is out of range")
+    );
+    assert_eq!(
+        f.r("ZRANDMEMBER s -100000000"),
+        err("ERR value is out of range")
+    );
+    assert_eq!(
+        f.r("HRANDFIELD s -100000000"),
+        err("ERR value is out of range")
+    );
 }
 
 #[test]

@@ -5,8 +5,9 @@ use cachecat_io::Reply;
 
 use super::access::{drop_if_empty, modify, read, store, write};
 use super::zset::{AddFlags, Agg, By, LexRange, ScoreRange, ZCmd, ZOp};
-use crate::keyspace::{Db, Key, Value};
+use crate::keyspace::{Db, Value};
 use crate::types::{range, Rng};
+use crate::zset::Member as Key;
 use crate::zset::ZSetVal;
 use crate::{OpCtx, Status};
 
@@ -455,7 +456,7 @@ fn pop_n(db: &mut Db, key: &[u8], max: bool, n: usize, ctx: OpCtx) -> Vec<(Reply
     let n = n.min(z.len());
     let out = (0..n)
         .filter_map(|_| z.pop(max))
-        .map(|(s, m)| (Reply::bulk(m.into_vec()), Reply::Double(s)))
+        .map(|(s, m)| (Reply::bulk(m.to_vec()), Reply::Double(s)))
         .collect();
     drop_if_empty::<ZSetVal>(db, key, ctx.index);
     out
