@@ -154,7 +154,7 @@ def main():
     p.add_argument("--server", default="target/release/cachecat")
     p.add_argument("--n", type=int, default=200_000, help="requests per redis-benchmark run")
     p.add_argument("--r", type=int, default=3, help="paired runs per (test, -P)")
-    p.add_argument("--tests", default="set,get,incr,hset,mset")
+    p.add_argument("--tests", default="set,get,incr,hset,mset,lpush,rpop,sadd,spop,zadd")
     p.add_argument("--pipelines", default="1,16")
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--out", default="bench/RESULTS.md")
