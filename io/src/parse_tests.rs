@@ -451,3 +451,75 @@ fn string2ll_rules() {
         assert_eq!(string2ll(bad), None, "{bad:?}");
     }
 }
+
+/// Parse `pieces` fed one after another: the commands and the error, if any.
+fn parse_pieces(pieces: &[&[u8]], limits: &Limits) -> (Vec<Vec<Vec<u8>>>, Option<String>) {
+    let mut p = RequestParser::new();
+    let mut buf = BytesMut::new();
+    let mut cmds = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        loop {
+            match p.parse(&mut buf, limits, true) {
+                Ok(Some(argv)) => cmds.push(argv),
+                Ok(None) => break,
+                Err(e) => return (cmds, Some(format!("{e:?}"))),
+            }
+        }
+    }
+    (cmds, None)
+}
+
+/// The fuzz target's property (fuzz/fuzz_targets/resp_parser.rs) on
+/// generated inputs, so CI keeps checking it: splitting a stream anywhere
+/// never changes what it parses to.
+#[test]
+fn splitting_input_never_changes_the_result() {
+    const TOKENS: &[&[u8]] = &[
+        b"*",
+        b"$",
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"1",
+        b"2",
+        b"3",
+        b"-1",
+        b"0",
+        b"10",
+        b"SET",
+        b"GET",
+        b" ",
+        b"\"",
+        b"'",
+        b"\\x41",
+        b"\\",
+        b"abc",
+        b"\x00",
+        b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"PING\r\n",
+        b"$99999999999\r\n",
+        b"*1048577\r\n",
+    ];
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..3000 {
+        let mut input = Vec::new();
+        for _ in 0..(next() % 24) {
+            input.extend_from_slice(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+        }
+        let limits = Limits {
+            proto_max_bulk_len: if round % 2 == 0 { 16 } else { 512 << 20 },
+        };
+        let whole = parse_pieces(&[&input], &limits);
+        for cut in 0..=input.len() {
+            let split = parse_pieces(&[&input[..cut], &input[cut..]], &limits);
+            assert_eq!(whole, split, "input {input:?} split at {cut}");
+        }
+    }
+}
