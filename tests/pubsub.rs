@@ -203,3 +203,44 @@ fn normal_output_limit_closes_only_the_offender() {
         "+OK\r\n"
     );
 }
+
+/// Over the soft limit for longer than its seconds, a subscriber is cut off
+/// even though it never reaches the hard limit.
+#[test]
+fn soft_limit_cuts_off_a_subscriber_that_stays_behind() {
+    let s = Server::start(&[]);
+    let mut admin = s.client();
+    assert_eq!(
+        admin.cmd_args(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"pubsub 0 64kb 1"
+        ]),
+        "+OK\r\n"
+    );
+    let mut slow = s.client();
+    assert!(slow.cmd("SUBSCRIBE drip").contains("subscribe"));
+    let payload = "y".repeat(64 * 1024);
+    let mut p = s.client();
+    let start = std::time::Instant::now();
+    let mut cut = false;
+    // Bounded: at most 10 s of publishing, one message every 10 ms (more
+    // than the sockets' buffers hold, so the mailbox fills).
+    while start.elapsed() < Duration::from_secs(10) {
+        if p.cmd_args(&[b"PUBLISH", b"drip", payload.as_bytes()]) == ":0\r\n" {
+            cut = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        cut,
+        "the subscriber over its soft limit was never disconnected"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "not before the soft seconds"
+    );
+    assert_eq!(admin.cmd("PING"), "+PONG\r\n");
+}
