@@ -363,3 +363,52 @@ SCAN_CASES = [
         HSCAN h
     """),
 ]
+
+PUBSUB_CASES = [
+    ("subscribe, messages and modes", """
+        PUBLISH nobody hi
+        PUBSUB NUMSUB a b
+        PUBSUB NUMPAT
+        PUBSUB CHANNELS
+        UNSUBSCRIBE
+        PUNSUBSCRIBE
+        SUBSCRIBE a b
+        SUBSCRIBE a
+        PSUBSCRIBE n* a?
+        @1 PUBSUB NUMSUB a b c
+        @1 PUBSUB NUMPAT
+        @1 PUBSUB CHANNELS
+        @1 PUBSUB CHANNELS b*
+        @1 PUBLISH a hello
+        !sleep 0.1
+        PING
+        @1 PUBLISH news extra
+        !sleep 0.1
+        PING
+        PING payload
+        GET k
+        SET k v
+        UNSUBSCRIBE b nope
+        PUNSUBSCRIBE
+        UNSUBSCRIBE
+        GET k
+        SUBSCRIBE
+        PSUBSCRIBE
+        PUBLISH a
+        PUBSUB
+        PUBSUB NOSUCH
+        PUBSUB NUMPAT extra
+        PUBSUB CHANNELS a b
+    """),
+    ("resp3 pushes", """
+        HELLO 3
+        SUBSCRIBE c
+        GET k
+        @1 PUBLISH c msg
+        !sleep 0.1
+        PING
+        RESET
+        @1 PUBLISH c after
+        PING
+    """),
+]

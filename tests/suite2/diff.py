@@ -30,9 +30,10 @@ from pathlib import Path
 from _cases import CASES, X44, X45
 from _gen import NOW, RANDOM, Gen  # NOW: one fixed "now" shared with the generators
 from _coll import LIST_CASES, SET_CASES, gen_lists, gen_sets
-from _coll_z import SCAN_CASES, ZSET_CASES, gen_zsets
+from _coll_z import PUBSUB_CASES, SCAN_CASES, ZSET_CASES, gen_zsets
 
-CASES.update({"lists": LIST_CASES, "sets": SET_CASES, "zsets": ZSET_CASES, "scan": SCAN_CASES})
+CASES.update({"lists": LIST_CASES, "sets": SET_CASES, "zsets": ZSET_CASES, "scan": SCAN_CASES,
+              "pubsub": PUBSUB_CASES})
 RANDOM.update({"lists": gen_lists, "sets": gen_sets, "zsets": gen_zsets})
 
 
@@ -314,10 +315,11 @@ COMPARATORS = {
     "HELLO": hello,
     "SMEMBERS": set_order, "SINTER": set_order, "SUNION": set_order, "SDIFF": set_order,
     "SPOP": set_order, "SRANDMEMBER": same_shape, "ZRANDMEMBER": same_shape,
+    "PUBSUB CHANNELS": sorted_elements,
     "SCAN": scan_reply, "HSCAN": scan_reply, "SSCAN": scan_reply, "ZSCAN": scan_reply,
     # EXEC: element-wise with the comparators of the queued commands (Runner._check)
 }
-SUBCOMMAND_CMDS = {"CLIENT", "OBJECT", "CONFIG"}
+SUBCOMMAND_CMDS = {"CLIENT", "OBJECT", "CONFIG", "PUBSUB"}
 
 
 def cmd_name(args):
