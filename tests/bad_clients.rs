@@ -160,3 +160,75 @@ fn thousands_of_idle_and_half_open_connections() {
     eventually(|| connected(&mut good) == 1, "all gone");
     assert_eq!(good.cmd("GET k"), "$1\r\nv\r\n");
 }
+
+/// A normal client whose reply exceeds the normal class's hard limit is
+/// disconnected; the data and other clients are unaffected.
+#[test]
+fn normal_output_limit_closes_only_the_offender() {
+    let s = Server::start(&[]);
+    let mut admin = s.client();
+    let big = "v".repeat(200 * 1024);
+    assert_eq!(admin.cmd_args(&[b"SET", b"big", big.as_bytes()]), "+OK\r\n");
+    assert_eq!(
+        admin.cmd_args(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 64kb 0 0"
+        ]),
+        "+OK\r\n"
+    );
+    let mut greedy = s.client();
+    greedy.send_raw(&common::encode(&[b"GET", b"big"]));
+    assert!(
+        greedy.closed(),
+        "a 200 KB reply over a 64 KB hard limit closes the client"
+    );
+    assert_eq!(admin.cmd("STRLEN big"), ":204800\r\n");
+    assert_eq!(
+        admin.cmd_args(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 0 0 0"
+        ]),
+        "+OK\r\n"
+    );
+}
+
+/// A normal client that leaves a reply over the normal class's soft limit
+/// unread for longer than the soft seconds is disconnected.
+#[test]
+fn normal_soft_limit_closes_a_client_that_does_not_read() {
+    let s = Server::start(&[]);
+    let mut admin = s.client();
+    let big = "w".repeat(16 << 20);
+    assert_eq!(admin.cmd_args(&[b"SET", b"big", big.as_bytes()]), "+OK\r\n");
+    assert_eq!(
+        admin.cmd_args(&[
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 0 64kb 1"
+        ]),
+        "+OK\r\n"
+    );
+    let mut lazy = s.client();
+    let start = std::time::Instant::now();
+    lazy.send_raw(&common::encode(&[b"GET", b"big"]));
+    // Not reading: 16 MB is more than the sockets buffer, so the write
+    // stalls past the soft second and the server gives up.
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut got = Vec::new();
+    lazy.w
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = lazy.r.read_to_end(&mut got);
+    assert!(
+        got.len() < big.len(),
+        "the whole reply was delivered ({} bytes)",
+        got.len()
+    );
+    assert!(start.elapsed() >= Duration::from_secs(1));
+    assert_eq!(admin.cmd("STRLEN big"), format!(":{}\r\n", 16 << 20));
+}

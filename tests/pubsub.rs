@@ -169,41 +169,6 @@ fn slow_subscriber_is_disconnected_at_its_limit() {
     );
 }
 
-/// A normal client whose reply exceeds the normal class's hard limit is
-/// disconnected; the data and other clients are unaffected.
-#[test]
-fn normal_output_limit_closes_only_the_offender() {
-    let s = Server::start(&[]);
-    let mut admin = s.client();
-    let big = "v".repeat(200 * 1024);
-    assert_eq!(admin.cmd_args(&[b"SET", b"big", big.as_bytes()]), "+OK\r\n");
-    assert_eq!(
-        admin.cmd_args(&[
-            b"CONFIG",
-            b"SET",
-            b"client-output-buffer-limit",
-            b"normal 64kb 0 0"
-        ]),
-        "+OK\r\n"
-    );
-    let mut greedy = s.client();
-    greedy.send_raw(&common::encode(&[b"GET", b"big"]));
-    assert!(
-        greedy.closed(),
-        "a 200 KB reply over a 64 KB hard limit closes the client"
-    );
-    assert_eq!(admin.cmd("STRLEN big"), ":204800\r\n");
-    assert_eq!(
-        admin.cmd_args(&[
-            b"CONFIG",
-            b"SET",
-            b"client-output-buffer-limit",
-            b"normal 0 0 0"
-        ]),
-        "+OK\r\n"
-    );
-}
-
 /// Over the soft limit for longer than its seconds, a subscriber is cut off
 /// even though it never reaches the hard limit.
 #[test]
