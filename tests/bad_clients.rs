@@ -1,6 +1,7 @@
 //! Clients that are broken or hostile: garbage, nested and truncated frames,
 //! declared lengths the client never sends, and thousands of idle or
-//! half-open connections. The server must answer with Redis's errors,
+//! half-open connections, and clients that do not read their replies
+//! (`client-output-buffer-limit normal`). The server must answer with Redis's errors,
 //! disconnect only the offender, and keep serving everyone else with the
 //! data intact. (Latency is measured by the benchmarks, not here.)
 
