@@ -11,6 +11,7 @@ mod core;
 mod local;
 mod net;
 mod pubsub;
+mod raft;
 mod sequencer;
 mod server;
 mod shared;
