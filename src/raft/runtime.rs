@@ -203,16 +203,11 @@ impl openraft_rt::Mpsc for Mpsc {
 }
 
 impl<T: OptionalSend> MpscSender<Mpsc, T> for Sender<T> {
-    fn send(
-        &self,
-        msg: T,
-    ) -> impl Future<Output = Result<(), openraft_rt::SendError<T>>> + OptionalSend {
-        async move {
-            self.0
-                .send(msg)
-                .await
-                .map_err(|e| openraft_rt::SendError(e.0))
-        }
+    async fn send(&self, msg: T) -> Result<(), openraft_rt::SendError<T>> {
+        self.0
+            .send(msg)
+            .await
+            .map_err(|e| openraft_rt::SendError(e.0))
     }
 
     fn downgrade(&self) -> WeakSender<T> {
