@@ -1,8 +1,11 @@
 //! Raft replication (in progress): openraft driven on a glommio executor.
-//! `runtime.rs` is openraft's async runtime on glommio; the log store, the
-//! peer transport and the state machine follow.
+//! `runtime.rs` is openraft's async runtime on glommio; `record.rs` the log's
+//! on-disk record format and its recovery scan. The log store, the peer
+//! transport and the state machine follow.
 
 // Wired into the server with the log store and transport (the Raft stage);
 // until then only its tests use it.
+#[allow(dead_code)]
+pub mod record;
 #[allow(dead_code)]
 pub mod runtime;
