@@ -9,3 +9,5 @@
 pub mod record;
 #[allow(dead_code)]
 pub mod runtime;
+#[allow(dead_code)]
+pub mod segment;
