@@ -319,6 +319,13 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                     match commands::begin(&core, &mut conn, argv, !pend.is_empty()) {
                         Step::Reply(r) if pend.is_empty() => encode(&r, conn.proto, &mut out),
                         Step::Reply(r) => pend.push_back(Pend::Ready(r)),
+                        // SCAN may walk several shards in turn: it never
+                        // goes through the sequencer, so it runs in order.
+                        Step::Keyspace(db, cmd) if cmd.shard_hint().is_some() => {
+                            drain(&core, &mut pend, conn.proto, &mut out).await;
+                            let r = commands::keyspace::run(&core, db, cmd).await;
+                            encode(&r, conn.proto, &mut out);
+                        }
                         Step::Keyspace(db, cmd) if pend.is_empty() && rbuf.is_empty() => {
                             let r = commands::keyspace::run(&core, db, cmd).await;
                             encode(&r, conn.proto, &mut out);

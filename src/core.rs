@@ -127,6 +127,9 @@ pub struct Core {
     senders: Senders<Msg>,
     outbox: Vec<RefCell<VecDeque<Msg>>>,
     outbox_wake: Vec<WaitList>,
+    /// The outbox task holds a message it could not send yet: later ones
+    /// must queue behind it, even while the outbox itself is empty.
+    outbox_busy: Vec<Cell<bool>>,
     pub pending: Pending,
     /// Sequenced operations waiting to be applied here, in order.
     pub(crate) queue: RefCell<VecDeque<Arc<Seq>>>,
@@ -164,6 +167,7 @@ impl Core {
             senders,
             outbox: (0..n).map(|_| RefCell::new(VecDeque::new())).collect(),
             outbox_wake: (0..n).map(|_| WaitList::default()).collect(),
+            outbox_busy: (0..n).map(|_| Cell::new(false)).collect(),
             pending: Pending::default(),
             queue: RefCell::new(VecDeque::new()),
             stalled: Cell::new(None),
@@ -196,7 +200,7 @@ impl Core {
     /// the channel is full the message waits in an outbox, in order.
     pub fn send(&self, to: usize, msg: Msg) {
         debug_assert_ne!(to, self.id);
-        let msg = if self.outbox[to].borrow().is_empty() {
+        let msg = if self.outbox[to].borrow().is_empty() && !self.outbox_busy[to].get() {
             match self.senders.try_send_to(to, msg) {
                 Ok(()) => return,
                 Err(GlommioError::WouldBlock(ResourceType::Channel(m))) => m,
@@ -222,7 +226,10 @@ impl Core {
             let Some(msg) = self.outbox[to].borrow_mut().pop_front() else {
                 continue;
             };
-            if self.senders.send_to(to, msg).await.is_err() {
+            self.outbox_busy[to].set(true);
+            let sent = self.senders.send_to(to, msg).await;
+            self.outbox_busy[to].set(false);
+            if sent.is_err() {
                 return;
             }
         }

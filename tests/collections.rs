@@ -189,3 +189,41 @@ fn scan_visits_every_shard_while_keys_change() {
         .unwrap_err();
     assert!(err.to_string().contains("invalid cursor"), "{err}");
 }
+
+/// SCAN pipelined behind other commands, and inside MULTI/EXEC, still
+/// walks every shard.
+#[test]
+fn scan_pipelined_and_in_transactions_sees_every_shard() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut raw = s.client();
+    let mut con = connect(&s);
+    for i in 0..50 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut con).unwrap();
+    }
+    // Pipelined: each SCAN step goes out with a PING behind it.
+    let mut seen = HashSet::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (scan, _pong): ((u64, Vec<String>), String) = redis::pipe()
+            .cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(5)
+            .cmd("PING")
+            .query(&mut con)
+            .unwrap();
+        seen.extend(scan.1);
+        if scan.0 == 0 {
+            break;
+        }
+        cursor = scan.0;
+    }
+    assert_eq!(seen.len(), 50, "pipelined SCAN saw {} keys", seen.len());
+    // In a transaction the scan covers the whole database at once.
+    assert_eq!(raw.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(raw.cmd("SET k0 again"), "+QUEUED\r\n");
+    assert_eq!(raw.cmd("SCAN 0 COUNT 1000"), "+QUEUED\r\n");
+    let exec = raw.cmd("EXEC");
+    let found = (0..50).filter(|i| exec.contains(&format!("\r\nk{i}\r\n"))).count();
+    assert_eq!(found, 50, "{exec}");
+}

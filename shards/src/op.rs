@@ -36,11 +36,14 @@ impl LogOp {
         }
     }
 
-    /// Whether the operation must run on every shard.
+    /// Whether the operation must run on every shard. A transaction with
+    /// SCAN does too: the scan walks the whole database (see `whole_dbs`).
     pub fn all_shards(&self) -> bool {
         match self {
             LogOp::Cmd { cmd, .. } => cmd.all_shards(),
-            LogOp::Exec { items, .. } => items.iter().any(|(_, c)| c.all_shards()),
+            LogOp::Exec { items, .. } => items
+                .iter()
+                .any(|(_, c)| c.all_shards() || c.shard_hint().is_some()),
         }
     }
 
