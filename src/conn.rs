@@ -151,6 +151,19 @@ fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
     meta
 }
 
+/// The client's output-buffer class and whether `len` bytes pass its hard
+/// limit.
+fn over_hard_limit(core: &Core, conn: &Conn, len: usize) -> bool {
+    let subscriber = conn.subs.as_ref().is_some_and(|s| s.count() > 0);
+    let class = if subscriber {
+        PUBSUB_CLASS
+    } else {
+        NORMAL_CLASS
+    };
+    let (hard, _, _) = core.shared.obuf_limit(class);
+    hard > 0 && len as u64 > hard
+}
+
 /// Write a batch of replies under `client-output-buffer-limit` for the
 /// client's class: a batch over the hard limit closes the connection, and
 /// one over the soft limit must be taken by the client within the soft
@@ -204,23 +217,25 @@ async fn flush_messages<S: AsyncWrite + Unpin>(
     core: &Core,
 ) -> bool {
     let Some(subs) = &conn.subs else { return true };
-    loop {
-        let batch = subs.mailbox.take(MESSAGE_BATCH);
-        if batch.is_empty() || conn.meta.killed.load(Relaxed) {
-            return !conn.meta.killed.load(Relaxed);
-        }
-        for m in &batch {
-            encode(m, conn.proto, out);
-        }
-        crate::shared::bump(
-            &core.shared.stats.per_core[core.id].net_out,
-            out.len() as u64,
-        );
-        if !write_limited(stream, out, conn, core).await {
-            return false;
-        }
-        out.clear();
+    // One batch per wake-up: the connection then looks at its socket again,
+    // so a busy channel cannot keep its commands from being read.
+    let batch = subs.mailbox.take(MESSAGE_BATCH);
+    if conn.meta.killed.load(Relaxed) {
+        return false;
     }
+    if batch.is_empty() {
+        return true;
+    }
+    for m in &batch {
+        encode(m, conn.proto, out);
+    }
+    crate::shared::bump(
+        &core.shared.stats.per_core[core.id].net_out,
+        out.len() as u64,
+    );
+    let ok = write_limited(stream, out, conn, core).await;
+    out.clear();
+    ok
 }
 
 /// A reply of a pipeline not yet encoded: ready, or awaited from another core.
@@ -347,6 +362,23 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                     if conn.close {
                         break;
                     }
+                    // Stop building replies once they exceed the hard
+                    // limit, as Redis stops adding to a flagged client.
+                    if over_hard_limit(&core, &conn, out.len()) {
+                        tracing::warn!(
+                            client = conn.id,
+                            bytes = out.len(),
+                            "client-output-buffer-limit reached: disconnecting"
+                        );
+                        out.clear();
+                        for p in pend.drain(..) {
+                            if let Pend::Wait { req, .. } = p {
+                                core.pending.abandon(req);
+                            }
+                        }
+                        conn.close = true;
+                        break;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -378,7 +410,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     if let Some(subs) = conn.subs.as_mut() {
-        crate::pubsub::leave(&core, subs, conn.id);
+        let _ = crate::pubsub::leave(&core, subs, conn.id);
     }
     // Replies still in flight for a client that left: free their slots when
     // they arrive.

@@ -208,7 +208,12 @@ impl<F: Fn() -> bool> Future for Until<'_, F> {
         if (self.ready)() {
             Poll::Ready(())
         } else {
-            self.list.wakers.borrow_mut().push(cx.waker().clone());
+            // A task that polls again (or drops this future and waits anew)
+            // is registered once, so the list cannot grow without bound.
+            let mut w = self.list.wakers.borrow_mut();
+            if !w.iter().any(|x| x.will_wake(cx.waker())) {
+                w.push(cx.waker().clone());
+            }
             Poll::Pending
         }
     }

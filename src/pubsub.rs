@@ -70,10 +70,11 @@ impl Mailbox {
     }
 
     /// Queue a message; disconnect the client when that breaks its limits.
-    fn push(&self, core: &Core, size: usize, msg: Reply) {
+    fn push(&self, core: &Core, msg: Reply) {
         if self.meta.killed.load(Relaxed) {
             return;
         }
+        let size = size_of_push(&msg);
         self.queue.borrow_mut().push_back(msg);
         self.bytes.set(self.bytes.get() + size);
         let (hard, soft, secs) = core.shared.obuf_limit(PUBSUB_CLASS);
@@ -115,21 +116,31 @@ impl Mailbox {
             taken += size_of_push(&m);
             out.push(m);
         }
-        self.bytes.set(self.bytes.get().saturating_sub(taken));
+        self.bytes.set(self.bytes.get() - taken);
         out
+    }
+
+    /// Everything queued (published before the command now running).
+    pub fn take_all(&self) -> Vec<Reply> {
+        self.take(usize::MAX)
     }
 }
 
+/// What a queued message counts against the output-buffer limit: its
+/// bytes plus the queue's per-message and per-part overhead. Used both when
+/// queueing and when taking, so the count is exact.
 fn size_of_push(m: &Reply) -> usize {
     match m {
-        Reply::Push(items) => items
-            .iter()
-            .map(|i| match i {
-                Reply::Bulk(b) => b.len() + 16,
-                _ => 16,
-            })
-            .sum(),
-        _ => 16,
+        Reply::Push(items) => {
+            64 + items
+                .iter()
+                .map(|i| match i {
+                    Reply::Bulk(b) => b.len() + 48,
+                    _ => 48,
+                })
+                .sum::<usize>()
+        }
+        _ => 64,
     }
 }
 
@@ -225,7 +236,6 @@ impl Core {
     /// patterns it matches.
     pub fn on_deliver(&self, channel: &Bytes, msg: &Bytes) {
         let ps = &self.pubsub;
-        let size = channel.len() + msg.len() + 40;
         if let Some(subs) = ps.channels.borrow().get(&channel[..]) {
             for (_, mb) in subs {
                 let m = Reply::Push(vec![
@@ -233,7 +243,7 @@ impl Core {
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(msg.clone()),
                 ]);
-                mb.push(self, size, m);
+                mb.push(self, m);
             }
         }
         for (pat, subs) in ps.patterns.borrow().iter() {
@@ -247,7 +257,7 @@ impl Core {
                     Reply::Bulk(channel.clone()),
                     Reply::Bulk(msg.clone()),
                 ]);
-                mb.push(self, size + pat.len(), m);
+                mb.push(self, m);
             }
         }
     }
@@ -430,10 +440,12 @@ pub async fn unsubscribe(
     } else {
         names.to_vec()
     };
+    // Messages published before this command go out before its replies.
+    let mut out = subs.mailbox.take_all();
     if names.is_empty() {
-        return Reply::Seq(vec![confirm(kind, None, subs.count())]);
+        out.push(confirm(kind, None, subs.count()));
+        return Reply::Seq(out);
     }
-    let mut out = Vec::with_capacity(names.len());
     for name in &names {
         if subs.names(pattern).shift_remove(name) {
             drop_local(core, name, pattern, id);
@@ -455,9 +467,20 @@ fn drop_local(core: &Core, name: &[u8], pattern: bool, id: u64) {
     }
 }
 
+/// UNSUBSCRIBE / PUNSUBSCRIBE from a connection that never subscribed.
+pub fn unsubscribe_none(pattern: bool) -> Reply {
+    let kind: &'static [u8] = if pattern {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
+    Reply::Seq(vec![confirm(kind, None, 0)])
+}
+
 /// Drop every subscription of a connection that is closing or RESET (the
-/// counts are corrected without waiting).
-pub fn leave(core: &Rc<Core>, subs: &mut Subs, id: u64) {
+/// counts are corrected without waiting). Returns the messages still
+/// queued, published before.
+pub fn leave(core: &Rc<Core>, subs: &mut Subs, id: u64) -> Vec<Reply> {
     for (pattern, names) in [
         (false, std::mem::take(&mut subs.channels)),
         (true, std::mem::take(&mut subs.patterns)),
@@ -468,6 +491,7 @@ pub fn leave(core: &Rc<Core>, subs: &mut Subs, id: u64) {
         }
     }
     subs.publish_counts();
+    subs.mailbox.take_all()
 }
 
 /// INFO's pubsub_channels and pubsub_patterns: channels with a subscriber

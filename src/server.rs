@@ -75,6 +75,9 @@ fn check_port_free(cfg: &Config) -> Result<()> {
 pub fn run(cfg: Config) -> Result<()> {
     std::fs::create_dir_all(&cfg.dir).with_context(|| format!("creating {}", cfg.dir.display()))?;
     let seed = routing_seed(&cfg.dir)?;
+    // The state machine's tables take a seed of their own from the same
+    // secret, before any of them exists.
+    cachecat_shards::keyspace::set_table_seed(seed.rotate_left(29) ^ 0x9E37_79B9_7F4A_7C15);
     check_port_free(&cfg)?;
     let run_id: String = random_bytes::<20>()
         .iter()

@@ -198,7 +198,11 @@ fn scan_pipelined_and_in_transactions_sees_every_shard() {
     let mut raw = s.client();
     let mut con = connect(&s);
     for i in 0..50 {
-        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .query(&mut con)
+            .unwrap();
     }
     // Pipelined: each SCAN step goes out with a PING behind it.
     let mut seen = HashSet::new();
@@ -224,6 +228,8 @@ fn scan_pipelined_and_in_transactions_sees_every_shard() {
     assert_eq!(raw.cmd("SET k0 again"), "+QUEUED\r\n");
     assert_eq!(raw.cmd("SCAN 0 COUNT 1000"), "+QUEUED\r\n");
     let exec = raw.cmd("EXEC");
-    let found = (0..50).filter(|i| exec.contains(&format!("\r\nk{i}\r\n"))).count();
+    let found = (0..50)
+        .filter(|i| exec.contains(&format!("\r\nk{i}\r\n")))
+        .count();
     assert_eq!(found, 50, "{exec}");
 }

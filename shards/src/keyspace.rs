@@ -7,6 +7,7 @@
 //! clock: `now` always comes from the caller's [`crate::OpCtx`].
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use indexmap::IndexMap;
 
@@ -15,9 +16,29 @@ use crate::segmap::SegMap;
 use crate::types::{ListVal, SetVal};
 use crate::zset::ZSetVal;
 
-/// A fixed-seed hasher: table iteration order never decides replicated state,
-/// but a fixed seed keeps even read-side order identical across replicas.
-pub type Hasher = foldhash::fast::FixedState;
+/// The seed of every hash table in the state machine (see [`Hasher`]).
+static TABLE_SEED: AtomicU64 = AtomicU64::new(0x5EED_CA7C_A75E_ED00);
+
+/// Seed the state machine's hash tables, once, before any table is built.
+/// The server derives it from the cluster secret: the same on every replica
+/// (so even read-side orders agree) and unknown to clients, who therefore
+/// cannot pick keys that collide (hash flooding).
+pub fn set_table_seed(seed: u64) {
+    TABLE_SEED.store(seed, Relaxed);
+}
+
+/// The hasher of every table in the state machine: foldhash with the
+/// cluster's seed. Table iteration order never decides replicated state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hasher;
+
+impl std::hash::BuildHasher for Hasher {
+    type Hasher = foldhash::fast::FoldHasher;
+
+    fn build_hasher(&self) -> Self::Hasher {
+        foldhash::fast::FixedState::with_seed(TABLE_SEED.load(Relaxed)).build_hasher()
+    }
+}
 pub type Key = Box<[u8]>;
 
 /// How many recent deletions each database remembers for WATCH on absent keys.

@@ -29,7 +29,7 @@ pub const SCAN_ALIGN: u64 = 256;
 
 /// The key's hash: its position in hash space.
 pub fn hash_of(key: &[u8]) -> u64 {
-    Hasher::default().hash_one(key)
+    Hasher.hash_one(key)
 }
 
 /// The hash a segment's swiss table works with. Keys in one segment share

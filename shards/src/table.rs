@@ -278,7 +278,8 @@ pub static COMMANDS: &[Spec] = &[
     spec!("function", -2, NOSCRIPT | WRITE, 0, 0, 0, None, "@write @slow @scripting", "scripting", "7.0.0", "A container for function commands.", ["flush"]),
 ];
 
-type Index = HashMap<&'static [u8], &'static Spec, crate::keyspace::Hasher>;
+/// A fixed seed of its own: built once, possibly before the tables' seed is set.
+type Index = HashMap<&'static [u8], &'static Spec, foldhash::fast::FixedState>;
 
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();

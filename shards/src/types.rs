@@ -191,9 +191,22 @@ impl Rng {
         (self.next_u64() % n as u64) as usize
     }
 
-    /// `k` distinct positions of `0..n` in random order (partial
-    /// Fisher-Yates), k <= n.
+    /// `k` distinct positions of `0..n` in random order, k <= n: by
+    /// rejection when k is small against n (no O(n) work), else a partial
+    /// Fisher-Yates shuffle.
     pub fn distinct(&mut self, n: usize, k: usize) -> Vec<usize> {
+        if k * 4 <= n {
+            let mut seen: hashbrown::HashSet<usize, crate::keyspace::Hasher> =
+                hashbrown::HashSet::with_capacity_and_hasher(k, crate::keyspace::Hasher);
+            let mut out = Vec::with_capacity(k);
+            while out.len() < k {
+                let i = self.below(n);
+                if seen.insert(i) {
+                    out.push(i);
+                }
+            }
+            return out;
+        }
         let mut idx: Vec<usize> = (0..n).collect();
         for i in 0..k {
             let j = i + self.below(n - i);

@@ -63,10 +63,15 @@ pub fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -> Repl
             conn.watches.clear();
             conn.meta.name.lock().expect("name").clear();
             conn.authed = !core.shared.requirepass_set.load(Relaxed);
-            if let Some(subs) = conn.subs.as_mut() {
-                crate::pubsub::leave(core, subs, conn.id);
+            let mut queued = match conn.subs.take() {
+                Some(mut subs) => crate::pubsub::leave(core, &mut subs, conn.id),
+                None => Vec::new(),
+            };
+            if queued.is_empty() {
+                return Reply::simple("RESET");
             }
-            Reply::simple("RESET")
+            queued.push(Reply::simple("RESET"));
+            Reply::Seq(queued)
         }
         "client" => client(core, conn, a),
         _ => unreachable!(),

@@ -189,14 +189,28 @@ pub async fn dispatch(
         }
         "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
             let pattern = spec.name.starts_with('p');
+            let unsub = spec.name.contains("unsub");
+            if unsub && conn.subs.is_none() {
+                return crate::pubsub::unsubscribe_none(pattern);
+            }
             let subs = conn
                 .subs
                 .get_or_insert_with(|| crate::pubsub::Subs::new(conn.meta.clone()));
-            if spec.name.contains("unsub") {
+            let mut r = if unsub {
                 crate::pubsub::unsubscribe(core, subs, conn.id, &argv[1..], pattern).await
             } else {
                 crate::pubsub::subscribe(core, subs, conn.id, &argv[1..], pattern).await
+            };
+            // Out of subscribed mode: the mailbox goes, with any message
+            // that arrived meanwhile delivered first.
+            if subs.count() == 0 {
+                let late = subs.mailbox.take_all();
+                if let Reply::Seq(items) = &mut r {
+                    items.splice(0..0, late);
+                }
+                conn.subs = None;
             }
+            r
         }
         "publish" => crate::pubsub::publish(core, &argv[1], &argv[2]).await,
         "pubsub" => crate::pubsub::pubsub_cmd(core, &argv).await,

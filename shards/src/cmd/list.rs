@@ -550,6 +550,13 @@ pub fn execute(cmd: &mut ListCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Stat
                 return Ok(Reply::Nil);
             }
             read::<ListVal>(db, dst, now)?;
+            if src == dst {
+                // A rotation: the list never empties, so it keeps its TTL.
+                let list = modify::<ListVal>(db, src, ctx)?.expect("checked");
+                let v = list.pop(*from_left).expect("non-empty");
+                list.push(&v, *to_left);
+                return Ok(Reply::bulk(v.into_vec()));
+            }
             let v = pop_n(db, src, *from_left, 1, ctx).pop().expect("non-empty");
             let Reply::Bulk(bytes) = &v else {
                 unreachable!("pop yields bulks")

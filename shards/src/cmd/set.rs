@@ -351,6 +351,11 @@ pub fn execute(cmd: &mut SetCmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Statu
     let now = ctx.now;
     Ok(match cmd {
         SetCmd::Add { key, members } => {
+            // Adding only existing members changes nothing (WATCH holds).
+            if read::<SetVal>(db, key, now)?.is_some_and(|s| members.iter().all(|m| s.contains(m)))
+            {
+                return Ok(Reply::Int(0));
+            }
             let set = write::<SetVal>(db, key, ctx)?;
             Reply::Int(members.iter().filter(|m| set.add(m)).count() as i64)
         }
