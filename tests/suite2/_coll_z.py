@@ -86,6 +86,9 @@ ZSET_CASES = [
         ZRANGEBYSCORE z 0 1 LIMIT 0
         ZRANGEBYSCORE z 0 1 LIMIT x 1
         ZRANGE z 0 1 LIMIT 0 1
+        ZRANGE z 0 -1 LIMIT 0 -1
+        ZRANGE z 0 -1 LIMIT 3 -1
+        ZRANGESTORE zd z 0 -1 LIMIT 1 -1
         ZRANGE z 0 1 BYSCORE BYLEX
         ZRANGE z 0 1 REV REV
         ZRANGE z x 1

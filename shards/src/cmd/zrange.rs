@@ -179,10 +179,15 @@ fn range_cmd(
     if kind == Kind::Auto {
         kind = Kind::Rank;
     }
-    if limit.is_some() && kind == Kind::Rank {
-        return Err(err(
-            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+    // Redis only rejects a LIMIT with a count on a rank range; `LIMIT x -1`
+    // (no count) is accepted there and ignored.
+    if kind == Kind::Rank {
+        if limit.is_some_and(|(_, count)| count != -1) {
+            return Err(err(
+                "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+            ));
+        }
+        limit = None;
     }
     if withscores && kind == Kind::Lex {
         return Err(err(
