@@ -1,7 +1,9 @@
 //! Raft replication (in progress): openraft driven on a glommio executor.
 //! `runtime.rs` is openraft's async runtime on glommio; `record.rs` the log's
-//! on-disk record format and its recovery scan. The log store, the peer
-//! transport and the state machine follow.
+//! on-disk record format and its recovery scan; `segment.rs` a log segment
+//! on DmaFile (group commit, torn-tail recovery); `vote.rs` the vote's
+//! two-slot durable file. The log store over segments, the peer transport
+//! and the state machine follow.
 
 // Wired into the server with the log store and transport (the Raft stage);
 // until then only its tests use it.
@@ -11,3 +13,5 @@ pub mod record;
 pub mod runtime;
 #[allow(dead_code)]
 pub mod segment;
+#[allow(dead_code)]
+pub mod vote;
