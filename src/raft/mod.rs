@@ -2,11 +2,14 @@
 //! `runtime.rs` is openraft's async runtime on glommio; `record.rs` the log's
 //! on-disk record format and its recovery scan; `segment.rs` a log segment
 //! on DmaFile (group commit, torn-tail recovery); `vote.rs` the vote's
-//! two-slot durable file. The log store over segments, the peer transport
-//! and the state machine follow.
+//! two-slot durable file; `log.rs` the log over segments (roll, recover,
+//! truncate, purge). openraft's storage traits over these, the peer
+//! transport and the state machine follow.
 
 // Wired into the server with the log store and transport (the Raft stage);
 // until then only its tests use it.
+#[allow(dead_code)]
+pub mod log;
 #[allow(dead_code)]
 pub mod record;
 #[allow(dead_code)]
@@ -15,3 +18,12 @@ pub mod runtime;
 pub mod segment;
 #[allow(dead_code)]
 pub mod vote;
+
+/// Run a future on a fresh glommio executor on this thread (tests).
+#[cfg(test)]
+pub(crate) fn run_local<T>(f: impl std::future::Future<Output = T>) -> T {
+    glommio::LocalExecutorBuilder::default()
+        .make()
+        .expect("a glommio executor")
+        .run(f)
+}

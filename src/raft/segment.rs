@@ -279,6 +279,34 @@ impl Segment {
         self.cut_to(end, &data).await
     }
 
+    /// The term and payload of the record with `index`, read back from the
+    /// file (and checked again).
+    pub async fn read(&self, index: u64) -> io::Result<Option<(u64, Vec<u8>)>> {
+        let Some(i) = index.checked_sub(self.first_index).map(|i| i as usize) else {
+            return Ok(None);
+        };
+        let Some(&start) = self.offsets.get(i) else {
+            return Ok(None);
+        };
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.end);
+        let bytes = self.file.read_at(start, (end - start) as usize).await?;
+        match record::scan(&bytes, index).0.first() {
+            Some(f) => Ok(Some((f.term, f.payload.to_vec()))),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("log record {index} no longer reads back whole"),
+            )),
+        }
+    }
+
+    /// Delete the segment's file.
+    pub async fn remove(self) -> io::Result<()> {
+        let path = self.path.clone();
+        self.close().await?;
+        std::fs::remove_file(&path)?;
+        sync_dir(&path)
+    }
+
     pub async fn close(self) -> io::Result<()> {
         self.file
             .close()
@@ -291,12 +319,7 @@ impl Segment {
 mod tests {
     use super::*;
 
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        glommio::LocalExecutorBuilder::default()
-            .make()
-            .expect("executor")
-            .run(f)
-    }
+    use crate::raft::run_local as run;
 
     fn tempdir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("cachecat-seg-{name}-{}", std::process::id()));

@@ -112,12 +112,7 @@ impl VoteFile {
 mod tests {
     use super::*;
 
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        glommio::LocalExecutorBuilder::default()
-            .make()
-            .expect("executor")
-            .run(f)
-    }
+    use crate::raft::run_local as run;
 
     #[test]
     fn saves_survive_reopen_and_a_torn_slot() {
