@@ -137,7 +137,7 @@ fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
         db: Default::default(),
         resp: std::sync::atomic::AtomicU64::new(2),
         last_ms: std::sync::atomic::AtomicU64::new(shared.uptime_ms()),
-        last_cmd: Mutex::new("NULL".into()),
+        last_cmd: std::sync::atomic::AtomicU32::new(u32::MAX),
         multi: std::sync::atomic::AtomicI32::new(-1),
         killed: Default::default(),
         sub_channels: Default::default(),

@@ -28,7 +28,9 @@ pub struct ClientMeta {
     pub resp: AtomicU64,
     /// Milliseconds (monotonic, since server start) of the last command.
     pub last_ms: AtomicU64,
-    pub last_cmd: Mutex<String>,
+    /// The last command run, as its position in the command table
+    /// (u32::MAX: none yet), for CLIENT LIST's `cmd=`.
+    pub last_cmd: std::sync::atomic::AtomicU32,
     pub multi: AtomicI32,
     pub killed: AtomicBool,
     /// Channels and patterns subscribed to (a subscriber is exempt from the

@@ -302,7 +302,9 @@ fn client_line(core: &Core, m: &ClientMeta) -> String {
     let name = m.name.lock().expect("name").clone();
     let lib_name = m.lib_name.lock().expect("lib").clone();
     let lib_ver = m.lib_ver.lock().expect("lib").clone();
-    let cmd = m.last_cmd.lock().expect("cmd").clone();
+    let cmd = cachecat_shards::table::COMMANDS
+        .get(m.last_cmd.load(Relaxed) as usize)
+        .map_or("NULL", |s| s.name);
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         m.id,

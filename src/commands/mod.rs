@@ -66,6 +66,12 @@ pub fn begin(core: &Rc<Core>, conn: &mut Conn, mut argv: Vec<Vec<u8>>, behind: b
         flag_multi_error(conn);
         return Step::Reply(unknown_command(&argv));
     };
+    // Its position in the table: a store, no allocation on the hot path.
+    let pos = (spec as *const Spec as usize - table::COMMANDS.as_ptr() as usize)
+        / std::mem::size_of::<Spec>();
+    conn.meta
+        .last_cmd
+        .store(pos as u32, std::sync::atomic::Ordering::Relaxed);
     if !spec.arity_ok(argv.len()) {
         flag_multi_error(conn);
         return Step::Reply(wrong_arity(spec.name));
