@@ -184,14 +184,12 @@ mod tests {
 
     use crate::raft::run_local as run;
 
-    fn payload(i: u64) -> Vec<u8> {
-        format!("op {i} {}", "x".repeat((i % 5) as usize * 100)).into_bytes()
-    }
+    use crate::raft::{as_refs, test_entries, test_payload as payload};
 
     async fn append_range(log: &mut Log, from: u64, to: u64, term: u64) {
-        let ps: Vec<(u64, Vec<u8>)> = (from..to).map(|i| (i, payload(i))).collect();
-        let refs: Vec<(u64, u64, &[u8])> = ps.iter().map(|(i, p)| (*i, term, &p[..])).collect();
-        log.append(&refs).await.unwrap();
+        log.append(&as_refs(&test_entries(from, to, term)))
+            .await
+            .unwrap();
         log.sync().await.unwrap();
     }
 

@@ -27,3 +27,21 @@ pub(crate) fn run_local<T>(f: impl std::future::Future<Output = T>) -> T {
         .expect("a glommio executor")
         .run(f)
 }
+
+/// A recognisable payload of varied size for log entry `i` (tests).
+#[cfg(test)]
+pub(crate) fn test_payload(i: u64) -> Vec<u8> {
+    format!("entry {i} {}", "p".repeat((i % 7) as usize * 300)).into_bytes()
+}
+
+/// Entries `from..to` of `term` with [`test_payload`]s, and their borrowed
+/// form as appends take them (tests).
+#[cfg(test)]
+pub(crate) fn test_entries(from: u64, to: u64, term: u64) -> Vec<(u64, u64, Vec<u8>)> {
+    (from..to).map(|i| (i, term, test_payload(i))).collect()
+}
+
+#[cfg(test)]
+pub(crate) fn as_refs(entries: &[(u64, u64, Vec<u8>)]) -> Vec<(u64, u64, &[u8])> {
+    entries.iter().map(|(i, t, p)| (*i, *t, &p[..])).collect()
+}

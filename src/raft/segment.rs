@@ -38,6 +38,9 @@ pub struct Segment {
     end: u64,
     /// Logical end covered by the last fdatasync.
     synced: u64,
+    /// The records' bytes in the partial last block (from the block's start
+    /// to `end`), written again with the next append.
+    tail: Vec<u8>,
     align: u64,
 }
 
@@ -94,6 +97,7 @@ impl Segment {
             offsets: Vec::new(),
             end: HEADER_BLOCK,
             synced: HEADER_BLOCK,
+            tail: Vec::new(),
             align,
         })
     }
@@ -132,10 +136,15 @@ impl Segment {
             offsets,
             end: HEADER_BLOCK + end as u64,
             synced: HEADER_BLOCK + end as u64,
+            tail: Vec::new(),
             align,
         };
-        if stop != Stop::End || size > seg.align_up(seg.end) {
-            seg.cut_to(seg.end, &data).await?;
+        let end = seg.end;
+        let tail = &data[seg.align_down(end) as usize..end as usize];
+        if stop != Stop::End || size > seg.align_up(end) {
+            seg.cut_to(end, tail.to_vec()).await?;
+        } else {
+            seg.tail = tail.to_vec();
         }
         Ok((seg, entries, stop))
     }
@@ -148,19 +157,18 @@ impl Segment {
         v.div_ceil(self.align) * self.align
     }
 
-    /// Rewrite the block holding `end` with zeros after it, drop whole
-    /// blocks past it, and make that durable. `data` is the file's content
-    /// (at least up to `end`).
-    async fn cut_to(&mut self, end: u64, data: &[u8]) -> io::Result<()> {
-        let start = self.align_down(end);
-        let keep = &data[start as usize..end as usize];
-        if end > start {
-            self.write_blocks(start, keep).await?;
+    /// End the segment at `end`: rewrite the block holding it with `tail`
+    /// (its bytes up to `end`) and zeros after, drop whole blocks past it,
+    /// and make that durable.
+    async fn cut_to(&mut self, end: u64, tail: Vec<u8>) -> io::Result<()> {
+        if !tail.is_empty() {
+            self.write_blocks(self.align_down(end), &tail).await?;
         }
         self.file.truncate(self.align_up(end)).await?;
         self.file.fdatasync().await?;
         self.end = end;
         self.synced = end;
+        self.tail = tail;
         Ok(())
     }
 
@@ -207,17 +215,6 @@ impl Segment {
         if entries.is_empty() {
             return Ok(());
         }
-        let start = self.align_down(self.end);
-        // The partial last block is written again, with the new records.
-        let mut bytes = if self.end > start {
-            self.file
-                .read_at(start, (self.end - start) as usize)
-                .await?
-                .to_vec()
-        } else {
-            Vec::new()
-        };
-        let mut at = self.end;
         let base = self.next_index();
         if let Some((i, (index, ..))) = entries
             .iter()
@@ -229,6 +226,10 @@ impl Segment {
                 format!("index {index} where {} was due", base + i as u64),
             ));
         }
+        let start = self.align_down(self.end);
+        // The partial last block is written again, with the new records.
+        let mut bytes = std::mem::take(&mut self.tail);
+        let mut at = self.end;
         for (index, term, payload) in entries {
             let before = bytes.len();
             record::encode(*index, *term, payload, &mut bytes);
@@ -237,6 +238,8 @@ impl Segment {
         }
         self.write_blocks(start, &bytes).await?;
         self.end = at;
+        bytes.drain(..(self.align_down(at) - start) as usize);
+        self.tail = bytes;
         Ok(())
     }
 
@@ -262,21 +265,18 @@ impl Segment {
             return Ok(());
         }
         let keep = index.saturating_sub(self.first_index) as usize;
-        let end = if keep == 0 {
-            HEADER_BLOCK
-        } else {
-            self.offsets[keep]
-        };
+        let end = self.offsets[keep];
         let start = self.align_down(end);
-        let data = if end > start {
-            let mut d = vec![0u8; start as usize];
-            d.extend_from_slice(&self.file.read_at(start, (end - start) as usize).await?);
-            d
+        let tail = if end > start {
+            self.file
+                .read_at(start, (end - start) as usize)
+                .await?
+                .to_vec()
         } else {
-            vec![0u8; end as usize]
+            Vec::new()
         };
         self.offsets.truncate(keep);
-        self.cut_to(end, &data).await
+        self.cut_to(end, tail).await
     }
 
     /// The term and payload of the record with `index`, read back from the
@@ -319,17 +319,13 @@ impl Segment {
 mod tests {
     use super::*;
 
-    use crate::raft::run_local as run;
+    use crate::raft::{as_refs, run_local as run, test_entries, test_payload as payload};
 
     fn tempdir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("cachecat-seg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    fn payload(i: u64) -> Vec<u8> {
-        format!("entry {i} {}", "p".repeat((i % 7) as usize * 300)).into_bytes()
     }
 
     #[test]
@@ -339,15 +335,8 @@ mod tests {
         run(async {
             let mut s = Segment::create(&path, 5).await.unwrap();
             for batch in 0..10u64 {
-                let ps: Vec<(u64, Vec<u8>)> = (0..7)
-                    .map(|k| {
-                        let i = 5 + batch * 7 + k;
-                        (i, payload(i))
-                    })
-                    .collect();
-                let refs: Vec<(u64, u64, &[u8])> =
-                    ps.iter().map(|(i, p)| (*i, 2, &p[..])).collect();
-                s.append(&refs).await.unwrap();
+                let es = test_entries(5 + batch * 7, 5 + (batch + 1) * 7, 2);
+                s.append(&as_refs(&es)).await.unwrap();
                 s.sync().await.unwrap();
             }
             assert_eq!(s.next_index(), 75);
@@ -372,13 +361,7 @@ mod tests {
         let path = dir.join("seg");
         let full = run(async {
             let mut s = Segment::create(&path, 1).await.unwrap();
-            let ps: Vec<Vec<u8>> = (1..=20).map(payload).collect();
-            let refs: Vec<(u64, u64, &[u8])> = ps
-                .iter()
-                .enumerate()
-                .map(|(k, p)| (k as u64 + 1, 1, &p[..]))
-                .collect();
-            s.append(&refs).await.unwrap();
+            s.append(&as_refs(&test_entries(1, 21, 1))).await.unwrap();
             s.sync().await.unwrap();
             let end = s.end;
             s.close().await.unwrap();
@@ -414,13 +397,7 @@ mod tests {
         let path = dir.join("seg");
         run(async {
             let mut s = Segment::create(&path, 1).await.unwrap();
-            let ps: Vec<Vec<u8>> = (1..=30).map(payload).collect();
-            let refs: Vec<(u64, u64, &[u8])> = ps
-                .iter()
-                .enumerate()
-                .map(|(k, p)| (k as u64 + 1, 1, &p[..]))
-                .collect();
-            s.append(&refs).await.unwrap();
+            s.append(&as_refs(&test_entries(1, 31, 1))).await.unwrap();
             s.sync().await.unwrap();
             s.truncate_from(12).await.unwrap();
             assert_eq!(s.next_index(), 12);
