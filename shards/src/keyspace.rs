@@ -195,6 +195,10 @@ pub struct HashVal {
 }
 
 impl HashVal {
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// Insert or overwrite a field; true when the field is new.
     pub fn set(&mut self, field: &[u8], value: Vec<u8>) -> bool {
         if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {

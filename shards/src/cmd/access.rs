@@ -44,12 +44,6 @@ kind!(SetVal, Set);
 kind!(HashVal, Hash);
 kind!(ZSetVal, ZSet);
 
-impl HashVal {
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
 /// The value at `key` for a read: None when absent or expired.
 pub fn read<'a, T: Kind>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a T>, Status> {
     match db.get(key, now) {

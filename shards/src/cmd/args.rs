@@ -1,5 +1,9 @@
-//! Argument parsing with Redis's exact rules (string2ll, option keywords).
+//! Argument parsing with Redis's exact rules (string2ll, option keywords,
+//! the numkeys tails shared by several families).
 
+use cachecat_io::Reply;
+
+use super::{fail, Key};
 use crate::Status;
 
 /// Redis's `string2ll` (the io crate's parser of the same rule): optional
@@ -20,6 +24,39 @@ pub fn int(arg: &[u8]) -> Result<i64, Status> {
 /// Take an argument out of argv (commands own their arguments).
 pub fn take(arg: &mut Vec<u8>) -> Vec<u8> {
     std::mem::take(arg)
+}
+
+/// The `numkeys key... WHERE [COUNT n]` tail of LMPOP and ZMPOP, starting at
+/// argv[1]: the keys, the keyword at `where`, and the count (1 by default).
+pub fn parse_mpop<T>(
+    a: &mut [Vec<u8>],
+    name: &str,
+    where_: impl Fn(&[u8]) -> Result<T, Reply>,
+) -> Result<(Vec<Key>, T, usize), Reply> {
+    let numkeys = match int(&a[1]) {
+        Ok(n) if n > 0 => n as usize,
+        _ => return Err(fail(Status::NumkeysZero, name)),
+    };
+    let w = numkeys.checked_add(2).filter(|&w| w < a.len());
+    let Some(w) = w else {
+        return Err(fail(Status::Syntax, name));
+    };
+    let side = where_(&a[w])?;
+    let mut count = None;
+    let mut i = w + 1;
+    while i < a.len() {
+        if count.is_none() && is(&a[i], "COUNT") && i + 1 < a.len() {
+            count = Some(match int(&a[i + 1]) {
+                Ok(n) if n > 0 => n as usize,
+                _ => return Err(fail(Status::CountZero, name)),
+            });
+            i += 2;
+        } else {
+            return Err(fail(Status::Syntax, name));
+        }
+    }
+    let keys = a[2..w].iter_mut().map(take).collect();
+    Ok((keys, side, count.unwrap_or(1)))
 }
 
 #[cfg(test)]

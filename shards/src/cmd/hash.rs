@@ -3,10 +3,11 @@
 
 use cachecat_io::Reply;
 
+use super::access::{drop_if_empty, read, write};
 use super::args::{int, is, parse_i64, take};
-use super::{fail, Cmd, ParseCtx};
+use super::{bulk, fail, Cmd, ParseCtx};
 use crate::float::{check_float, incr_by_float, IncrFloatError};
-use crate::keyspace::{Db, Entry, HashVal, Value};
+use crate::keyspace::{Db, HashVal};
 use crate::types::Rng;
 use crate::{OpCtx, Status};
 
@@ -137,44 +138,11 @@ pub fn parse_hrandfield(a: &mut [Vec<u8>], pc: &ParseCtx) -> Result<Cmd, Reply> 
     })
 }
 
-/// The hash at `key` for a read.
-fn read_hash<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a HashVal>, Status> {
-    match db.get(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(Status::WrongType),
-    }
-}
-
-/// The hash at `key` for a write, created empty when absent; its version is
-/// bumped to `ctx.index`.
-fn write_hash<'a>(db: &'a mut Db, key: &[u8], ctx: OpCtx) -> Result<&'a mut HashVal, Status> {
-    let make = || Entry::new(Value::Hash(Box::default()), ctx.index);
-    match db.get_or_insert_with(key, ctx.now, ctx.index, make) {
-        Entry {
-            value: Value::Hash(h),
-            version,
-            ..
-        } => {
-            *version = ctx.index;
-            Ok(h)
-        }
-        _ => Err(Status::WrongType),
-    }
-}
-
-fn bulk(v: &[u8]) -> Reply {
-    Reply::bulk(v.to_vec())
-}
-
 pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> {
     let now = ctx.now;
     Ok(match cmd {
         Cmd::HSet { key, pairs, hmset } => {
-            let h = write_hash(db, key, ctx)?;
+            let h = write::<HashVal>(db, key, ctx)?;
             let mut added = 0;
             for (f, v) in pairs.iter_mut() {
                 added += h.set(f, std::mem::take(v)) as i64;
@@ -186,20 +154,20 @@ pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> 
             }
         }
         Cmd::HSetNx { key, field, val } => {
-            if read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) {
+            if read::<HashVal>(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) {
                 return Ok(Reply::Int(0));
             }
-            write_hash(db, key, ctx)?.set(field, std::mem::take(val));
+            write::<HashVal>(db, key, ctx)?.set(field, std::mem::take(val));
             Reply::Int(1)
         }
         Cmd::HGet { key, field } => {
-            match read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
+            match read::<HashVal>(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
                 Some(v) => bulk(v),
                 None => Reply::Nil,
             }
         }
         Cmd::HMGet { key, fields } => {
-            let h = read_hash(db, key, now)?;
+            let h = read::<HashVal>(db, key, now)?;
             Reply::Array(
                 fields
                     .iter()
@@ -211,58 +179,58 @@ pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> 
             )
         }
         Cmd::HDel { key, fields } => {
-            if read_hash(db, key, now)?.is_none() {
+            if read::<HashVal>(db, key, now)?.is_none() {
                 return Ok(Reply::Int(0));
             }
-            let h = write_hash(db, key, ctx)?;
+            let h = write::<HashVal>(db, key, ctx)?;
             let n = fields.iter().filter(|f| h.remove(f)).count();
-            if h.map.is_empty() {
-                db.remove(key, ctx.index);
-            }
+            drop_if_empty::<HashVal>(db, key, ctx.index);
             Reply::Int(n as i64)
         }
         Cmd::HExists { key, field } => Reply::Int(
-            read_hash(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) as i64,
+            read::<HashVal>(db, key, now)?.is_some_and(|h| h.map.contains_key(&field[..])) as i64,
         ),
-        Cmd::HLen { key } => Reply::Int(read_hash(db, key, now)?.map_or(0, |h| h.map.len()) as i64),
+        Cmd::HLen { key } => {
+            Reply::Int(read::<HashVal>(db, key, now)?.map_or(0, |h| h.map.len()) as i64)
+        }
         Cmd::HKeys { key } => Reply::Array(
-            read_hash(db, key, now)?
+            read::<HashVal>(db, key, now)?
                 .map(|h| h.map.keys().map(|k| bulk(k)).collect())
                 .unwrap_or_default(),
         ),
         Cmd::HVals { key } => Reply::Array(
-            read_hash(db, key, now)?
+            read::<HashVal>(db, key, now)?
                 .map(|h| h.map.values().map(|v| bulk(v)).collect())
                 .unwrap_or_default(),
         ),
         Cmd::HGetAll { key } => Reply::Map(
-            read_hash(db, key, now)?
+            read::<HashVal>(db, key, now)?
                 .map(|h| h.map.iter().map(|(k, v)| (bulk(k), bulk(v))).collect())
                 .unwrap_or_default(),
         ),
         Cmd::HIncrBy { key, field, by } => {
-            let cur = match read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
+            let cur = match read::<HashVal>(db, key, now)?.and_then(|h| h.map.get(&field[..])) {
                 Some(v) => parse_i64(v).map_err(|_| Status::HashNotInteger)?,
                 None => 0,
             };
             let new = cur.checked_add(*by).ok_or(Status::Overflow)?;
             let mut buf = itoa::Buffer::new();
-            write_hash(db, key, ctx)?.set(field, buf.format(new).as_bytes().to_vec());
+            write::<HashVal>(db, key, ctx)?.set(field, buf.format(new).as_bytes().to_vec());
             Reply::Int(new)
         }
         Cmd::HIncrByFloat { key, field, by } => {
-            let cur = read_hash(db, key, now)?.and_then(|h| h.map.get(&field[..]));
+            let cur = read::<HashVal>(db, key, now)?.and_then(|h| h.map.get(&field[..]));
             let new = incr_by_float(cur.map(|v| v.as_slice()), by).map_err(|e| match e {
                 IncrFloatError::CurrentNotFloat => Status::HashNotFloat,
                 IncrFloatError::IncrementNotFloat => Status::NotFloat,
                 IncrFloatError::NanOrInfinity => Status::NanOrInfinity,
             })?;
             let r = bulk(&new);
-            write_hash(db, key, ctx)?.set(field, new);
+            write::<HashVal>(db, key, ctx)?.set(field, new);
             r
         }
         Cmd::HStrlen { key, field } => Reply::Int(
-            read_hash(db, key, now)?
+            read::<HashVal>(db, key, now)?
                 .and_then(|h| h.map.get(&field[..]))
                 .map_or(0, |v| v.len()) as i64,
         ),
@@ -271,7 +239,7 @@ pub fn execute(cmd: &mut Cmd, db: &mut Db, ctx: OpCtx) -> Result<Reply, Status> 
             count,
             with_values,
             seed,
-        } => randfield(read_hash(db, key, now)?, *count, *with_values, *seed),
+        } => randfield(read::<HashVal>(db, key, now)?, *count, *with_values, *seed),
         _ => unreachable!("not a hash command"),
     })
 }
@@ -319,6 +287,7 @@ fn randfield(h: Option<&HashVal>, count: Option<i64>, with_values: bool, seed: u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyspace::{Entry, Value};
     use crate::Shard;
 
     fn run(shard: &mut Shard, line: &str, index: u64) -> Reply {

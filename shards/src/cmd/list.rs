@@ -4,8 +4,8 @@
 use cachecat_io::Reply;
 
 use super::access::{drop_if_empty, modify, read, write};
-use super::args::{int, is, take};
-use super::{fail, Cmd, Key, ParseCtx};
+use super::args::{int, is, parse_mpop, take};
+use super::{bulk, fail, Cmd, Key, ParseCtx};
 use crate::keyspace::Db;
 use crate::types::{range, ListVal};
 use crate::{OpCtx, Status};
@@ -325,46 +325,9 @@ pub fn parse_rpoplpush(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     })
 }
 
-/// The `numkeys key... WHERE [COUNT n]` tail of LMPOP and ZMPOP, starting at
-/// argv[1]: the keys, the keyword at `where`, and the count (1 by default).
-pub fn parse_mpop<T>(
-    a: &mut [Vec<u8>],
-    name: &str,
-    where_: impl Fn(&[u8]) -> Result<T, Reply>,
-) -> Result<(Vec<Key>, T, usize), Reply> {
-    let numkeys = match int(&a[1]) {
-        Ok(n) if n > 0 => n as usize,
-        _ => return Err(fail(Status::NumkeysZero, name)),
-    };
-    let w = numkeys.checked_add(2).filter(|&w| w < a.len());
-    let Some(w) = w else {
-        return Err(fail(Status::Syntax, name));
-    };
-    let side = where_(&a[w])?;
-    let mut count = None;
-    let mut i = w + 1;
-    while i < a.len() {
-        if count.is_none() && is(&a[i], "COUNT") && i + 1 < a.len() {
-            count = Some(match int(&a[i + 1]) {
-                Ok(n) if n > 0 => n as usize,
-                _ => return Err(fail(Status::CountZero, name)),
-            });
-            i += 2;
-        } else {
-            return Err(fail(Status::Syntax, name));
-        }
-    }
-    let keys = a[2..w].iter_mut().map(take).collect();
-    Ok((keys, side, count.unwrap_or(1)))
-}
-
 pub fn parse_lmpop(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     let (keys, left, count) = parse_mpop(a, "lmpop", |w| side(w, "lmpop"))?;
     l(ListCmd::MPop { keys, left, count })
-}
-
-fn bulk(v: &[u8]) -> Reply {
-    Reply::bulk(v.to_vec())
 }
 
 /// Pop up to `n` elements from the list at `key` (which must hold one),

@@ -12,6 +12,7 @@ pub mod glob;
 pub mod hash;
 pub mod keys;
 pub mod list;
+mod names;
 pub mod scan;
 pub mod set;
 pub mod string;
@@ -25,6 +26,8 @@ mod zset_exec;
 use cachecat_io::Reply;
 
 use crate::{OpCtx, Shard, Status};
+
+pub use names::name_of;
 
 pub type Key = Vec<u8>;
 
@@ -511,64 +514,6 @@ pub fn execute(cmd: &mut Cmd, shard: &mut Shard, db: usize, ctx: OpCtx) -> Reply
     r.unwrap_or_else(|s| Reply::Error(s.text(name)))
 }
 
-/// The lower-case command name used in error texts that name the command.
-pub fn name_of(cmd: &Cmd) -> &'static str {
-    use Cmd::*;
-    match cmd {
-        Get { .. } => "get",
-        Set { .. } => "set",
-        SetNx { .. } => "setnx",
-        GetDel { .. } => "getdel",
-        GetEx { .. } => "getex",
-        MGet { .. } => "mget",
-        MSet { .. } => "mset",
-        MSetNx { .. } => "msetnx",
-        IncrBy { .. } => "incrby",
-        IncrByFloat { .. } => "incrbyfloat",
-        Append { .. } => "append",
-        Strlen { .. } => "strlen",
-        GetRange { .. } => "getrange",
-        SetRange { .. } => "setrange",
-        Del { .. } => "del",
-        Exists { .. } => "exists",
-        Touch { .. } => "touch",
-        Type { .. } => "type",
-        Rename { .. } => "rename",
-        Copy { .. } => "copy",
-        Expire { .. } => "expire",
-        Persist { .. } => "persist",
-        Ttl { .. } => "ttl",
-        Object { .. } => "object",
-        MemoryUsage { .. } => "memory",
-        DelIfVersion { .. } => "del",
-        Keys { .. } => "keys",
-        DbSize => "dbsize",
-        RandomKey { .. } => "randomkey",
-        FlushDb => "flushdb",
-        FlushAll => "flushall",
-        KeyspaceInfo => "info",
-        HSet { .. } => "hset",
-        HSetNx { .. } => "hsetnx",
-        HGet { .. } => "hget",
-        HMGet { .. } => "hmget",
-        HDel { .. } => "hdel",
-        HExists { .. } => "hexists",
-        HLen { .. } => "hlen",
-        HKeys { .. } => "hkeys",
-        HVals { .. } => "hvals",
-        HGetAll { .. } => "hgetall",
-        HIncrBy { .. } => "hincrby",
-        HIncrByFloat { .. } => "hincrbyfloat",
-        HStrlen { .. } => "hstrlen",
-        HRandField { .. } => "hrandfield",
-        Version { .. } => "watch",
-        Lists(c) => c.name(),
-        Sets(c) => c.name(),
-        ZSets(c) => c.name(),
-        Scan(c) => c.name(),
-    }
-}
-
 /// What a parser may need besides argv: the client's database, the number of
 /// databases, and a random seed for the commands that pick at random (reads
 /// only: their choice never decides replicated state).
@@ -601,4 +546,9 @@ pub type Parser = fn(&mut [Vec<u8>], &ParseCtx) -> Result<Cmd, Reply>;
 /// An error reply from a status, for parsers.
 pub fn fail(s: Status, cmd: &str) -> Reply {
     Reply::Error(s.text(cmd))
+}
+
+/// A bulk reply holding a copy of `v`.
+pub fn bulk(v: &[u8]) -> Reply {
+    Reply::bulk(v.to_vec())
 }

@@ -14,7 +14,7 @@ use cachecat_io::reply::format_double_g17;
 use cachecat_io::Reply;
 
 use super::args::{is, parse_i64, take};
-use super::{fail, glob, Cmd, Key, ParseCtx};
+use super::{bulk, fail, glob, Cmd, Key, ParseCtx};
 use crate::keyspace::{Db, Value};
 use crate::segmap::SCAN_ALIGN;
 use crate::types::SetVal;
@@ -205,10 +205,6 @@ pub fn parse_sscan(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
 }
 pub fn parse_zscan(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     coll(a, Of::ZSet)
-}
-
-fn bulk(v: &[u8]) -> Reply {
-    Reply::bulk(v.to_vec())
 }
 
 fn reply(cursor: u64, items: Vec<Reply>) -> Reply {

@@ -6,7 +6,7 @@ use cachecat_io::Reply;
 
 use super::access::{drop_if_empty, modify, read, store, write};
 use super::args::{int, is, take};
-use super::{fail, Cmd, Key, ParseCtx};
+use super::{bulk, fail, Cmd, Key, ParseCtx};
 use crate::keyspace::Db;
 use crate::types::{Rng, SetVal};
 use crate::{OpCtx, Status};
@@ -293,10 +293,6 @@ pub fn parse_smove(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
         dst: take(&mut a[2]),
         member: take(&mut a[3]),
     })
-}
-
-fn bulk(v: &[u8]) -> Reply {
-    Reply::bulk(v.to_vec())
 }
 
 fn members_reply<'a>(it: impl Iterator<Item = &'a crate::keyspace::Key>) -> Reply {

@@ -3,8 +3,7 @@
 
 use cachecat_io::Reply;
 
-use super::args::{int, is, take};
-use super::list::parse_mpop;
+use super::args::{int, is, parse_mpop, take};
 use super::set::signed_count;
 use super::zrange::{lex_range, score_range};
 pub use super::zrange::{By, Lex, LexRange, ScoreRange};

@@ -4,16 +4,13 @@
 use cachecat_io::Reply;
 
 use super::access::{drop_if_empty, modify, read, store, write};
+use super::bulk;
 use super::zset::{AddFlags, Agg, By, LexRange, ScoreRange, ZCmd, ZOp};
 use crate::keyspace::{Db, Value};
 use crate::types::{range, Rng};
 use crate::zset::Member as Key;
 use crate::zset::ZSetVal;
 use crate::{OpCtx, Status};
-
-fn bulk(v: &[u8]) -> Reply {
-    Reply::bulk(v.to_vec())
-}
 
 /// Members, or member/score pairs (flat in RESP2, nested in RESP3).
 fn listing<'a>(items: impl Iterator<Item = (f64, &'a Key)>, withscores: bool) -> Reply {

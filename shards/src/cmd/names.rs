@@ -1,0 +1,62 @@
+//! The lower-case name of each typed command, for the error texts that name
+//! the command (Redis uses the name the client sent, in lower case).
+
+use super::Cmd;
+
+/// The lower-case command name used in error texts that name the command.
+pub fn name_of(cmd: &Cmd) -> &'static str {
+    use Cmd::*;
+    match cmd {
+        Get { .. } => "get",
+        Set { .. } => "set",
+        SetNx { .. } => "setnx",
+        GetDel { .. } => "getdel",
+        GetEx { .. } => "getex",
+        MGet { .. } => "mget",
+        MSet { .. } => "mset",
+        MSetNx { .. } => "msetnx",
+        IncrBy { .. } => "incrby",
+        IncrByFloat { .. } => "incrbyfloat",
+        Append { .. } => "append",
+        Strlen { .. } => "strlen",
+        GetRange { .. } => "getrange",
+        SetRange { .. } => "setrange",
+        Del { .. } => "del",
+        Exists { .. } => "exists",
+        Touch { .. } => "touch",
+        Type { .. } => "type",
+        Rename { .. } => "rename",
+        Copy { .. } => "copy",
+        Expire { .. } => "expire",
+        Persist { .. } => "persist",
+        Ttl { .. } => "ttl",
+        Object { .. } => "object",
+        MemoryUsage { .. } => "memory",
+        DelIfVersion { .. } => "del",
+        Keys { .. } => "keys",
+        DbSize => "dbsize",
+        RandomKey { .. } => "randomkey",
+        FlushDb => "flushdb",
+        FlushAll => "flushall",
+        KeyspaceInfo => "info",
+        HSet { .. } => "hset",
+        HSetNx { .. } => "hsetnx",
+        HGet { .. } => "hget",
+        HMGet { .. } => "hmget",
+        HDel { .. } => "hdel",
+        HExists { .. } => "hexists",
+        HLen { .. } => "hlen",
+        HKeys { .. } => "hkeys",
+        HVals { .. } => "hvals",
+        HGetAll { .. } => "hgetall",
+        HIncrBy { .. } => "hincrby",
+        HIncrByFloat { .. } => "hincrbyfloat",
+        HStrlen { .. } => "hstrlen",
+        HRandField { .. } => "hrandfield",
+        Version { .. } => "watch",
+        Lists(c) => c.name(),
+        Sets(c) => c.name(),
+        ZSets(c) => c.name(),
+        Scan(c) => c.name(),
+    }
+}
