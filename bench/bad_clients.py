@@ -30,15 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import free_port  # noqa: E402
-
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+from compare import enc, free_port, start_server  # noqa: E402
 
 
 def bench(port, n):
@@ -114,23 +106,6 @@ class Disturb:
         time.sleep(0.3)
 
 
-def run_server(argv):
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc
-
-
-def wait_up(port, proc):
-    deadline = time.time() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port)).close()
-            return
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.05)
-
-
 SCENARIOS = ["baseline", "idle", "slow subscriber", "garbage"]
 
 
@@ -139,9 +114,8 @@ def measure_all(argv_for, n, workdir):
     for sc in SCENARIOS:
         port = free_port()
         d = tempfile.mkdtemp(dir=workdir)
-        proc = run_server(argv_for(port, d))
+        proc = start_server(argv_for(port, d))
         try:
-            wait_up(port, proc)
             s = socket.create_connection(("127.0.0.1", port))
             s.sendall(enc("SET", "key:__rand_int__", "x" * 100))
             s.recv(100)

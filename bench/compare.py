@@ -36,6 +36,32 @@ def free_port():
         return s.getsockname()[1]
 
 
+def enc(*args):
+    """One RESP request (the helper scripts load and disturb servers raw)."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def start_server(argv):
+    """Start a server whose argv names its --port; return it once it accepts
+    connections (exit if it does not within 20 s)."""
+    port = int(argv[argv.index("--port") + 1])
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return proc
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                sys.exit(f"server did not start: {shlex.join(argv)}")
+            time.sleep(0.05)
+
+
 class Server:
     def __init__(self, key, label, argv_for, client_prefix):
         self.key, self.label, self.argv_for, self.client_prefix = key, label, argv_for, client_prefix

@@ -22,15 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import free_port  # noqa: E402
-
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+from compare import enc, free_port, start_server  # noqa: E402
 
 
 def value(i, width=100):
@@ -92,17 +84,8 @@ def mem_kib(pid):
 def measure(argv_for, dataset, n, workdir):
     port = free_port()
     d = tempfile.mkdtemp(dir=workdir)
-    proc = subprocess.Popen(argv_for(port, d), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_server(argv_for(port, d))
     try:
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port)).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"server did not start: {argv_for(port, d)}")
-                time.sleep(0.05)
         base = mem_kib(proc.pid)["VmRSS"]
         t0 = time.time()
         load(port, dataset, n)

@@ -151,16 +151,20 @@ fn register(core: &Core, stream: &Stream) -> Arc<ClientMeta> {
     meta
 }
 
-/// The client's output-buffer class and whether `len` bytes pass its hard
-/// limit.
-fn over_hard_limit(core: &Core, conn: &Conn, len: usize) -> bool {
+/// (hard, soft, soft seconds) of the client's output-buffer class.
+fn output_limits(core: &Core, conn: &Conn) -> (u64, u64, u64) {
     let subscriber = conn.subs.as_ref().is_some_and(|s| s.count() > 0);
     let class = if subscriber {
         PUBSUB_CLASS
     } else {
         NORMAL_CLASS
     };
-    let (hard, _, _) = core.shared.obuf_limit(class);
+    core.shared.obuf_limit(class)
+}
+
+/// Whether `len` bytes of replies pass the client's hard limit.
+fn over_hard_limit(core: &Core, conn: &Conn, len: usize) -> bool {
+    let (hard, _, _) = output_limits(core, conn);
     hard > 0 && len as u64 > hard
 }
 
@@ -174,15 +178,9 @@ async fn write_limited<S: AsyncWrite + Unpin>(
     conn: &Conn,
     core: &Core,
 ) -> bool {
-    let subscriber = conn.subs.as_ref().is_some_and(|s| s.count() > 0);
-    let class = if subscriber {
-        PUBSUB_CLASS
-    } else {
-        NORMAL_CLASS
-    };
-    let (hard, soft, secs) = core.shared.obuf_limit(class);
+    let (_, soft, secs) = output_limits(core, conn);
     let len = out.len() as u64;
-    if hard > 0 && len > hard {
+    if over_hard_limit(core, conn, out.len()) {
         tracing::warn!(
             client = conn.id,
             bytes = len,
