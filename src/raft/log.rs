@@ -150,8 +150,26 @@ impl Log {
         }
     }
 
+    /// Whether the log holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.next_index() == self.first_index()
+    }
+
+    /// Drop every entry and continue at `first_index`: the first entry of a
+    /// new cluster (index 0), or the one after an installed snapshot.
+    pub async fn reset(&mut self, first_index: u64) -> io::Result<()> {
+        for seg in std::mem::take(&mut self.segments) {
+            seg.remove().await?;
+        }
+        self.unsynced.clear();
+        self.roll(first_index).await
+    }
+
     /// Drop the entries with index >= `index`, durably.
     pub async fn truncate_from(&mut self, index: u64) -> io::Result<()> {
+        if index <= self.first_index() {
+            return self.reset(index).await;
+        }
         while self.segments.len() > 1 && self.segments.last().expect("segment").first_index >= index
         {
             let seg = self.segments.pop().expect("segment");

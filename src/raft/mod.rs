@@ -17,7 +17,16 @@ pub mod runtime;
 #[allow(dead_code)]
 pub mod segment;
 #[allow(dead_code)]
+pub mod sm;
+#[allow(dead_code)]
+pub mod store;
+#[allow(dead_code)]
+pub mod types;
+#[allow(dead_code)]
 pub mod vote;
+
+#[cfg(test)]
+mod conformance;
 
 /// Run a future on a fresh glommio executor on this thread (tests).
 #[cfg(test)]
