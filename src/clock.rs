@@ -22,3 +22,18 @@ pub fn physical_us() -> u64 {
 pub fn monotonic() -> Instant {
     Instant::now()
 }
+
+/// Nanoseconds on the monotonic clock since the first call in this
+/// process (leases are published to every core as such a number).
+pub fn mono_ns() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    Instant::now().duration_since(epoch).as_nanos() as u64
+}
+
+/// `mono_ns` of an instant (it must not precede the first `mono_ns` call).
+pub fn mono_ns_of(t: Instant) -> u64 {
+    let now = Instant::now();
+    let back = now.saturating_duration_since(t).as_nanos() as u64;
+    mono_ns().saturating_sub(back)
+}

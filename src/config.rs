@@ -54,6 +54,14 @@ pub struct Config {
     pub maxmemory_policy: String,
     pub hz: u64,
     pub tcp_keepalive: u64,
+    /// This node's Raft id (1 and up).
+    pub node_id: u64,
+    /// Port for peer traffic (default: client port + 10000, as Redis
+    /// Cluster's bus).
+    pub raft_port: Option<u16>,
+    /// The initial members, this node included; empty: a one-node cluster.
+    pub peers: Vec<Peer>,
+    pub appendfsync: crate::raft::store::Fsync,
     /// Test-only fault switch: apply multi-shard writes without the barrier.
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
@@ -99,11 +107,73 @@ impl Default for Config {
             maxmemory_policy: "noeviction".into(),
             hz: 10,
             tcp_keepalive: 300,
+            node_id: 1,
+            raft_port: None,
+            peers: Vec::new(),
+            appendfsync: crate::raft::store::Fsync::Always,
             #[cfg(feature = "faults")]
             faults_no_barrier: false,
             #[cfg(feature = "faults")]
             faults_apply_lag_us: 0,
         }
+    }
+}
+
+/// An initial member: `ID=HOST:CLIENT_PORT:RAFT_PORT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub id: u64,
+    pub host: String,
+    pub client_port: u16,
+    pub raft_port: u16,
+}
+
+impl Peer {
+    pub fn parse(s: &str) -> Result<Peer, ConfigError> {
+        let bad = || {
+            ConfigError::Invalid(format!(
+                "invalid peer '{s}': expected ID=HOST:CLIENT_PORT:RAFT_PORT"
+            ))
+        };
+        let (id, addr) = s.split_once('=').ok_or_else(bad)?;
+        let id: u64 = id.trim().parse().map_err(|_| bad())?;
+        let mut parts = addr.rsplitn(3, ':');
+        let raft_port = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let client_port = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let host = parts.next().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+        if id == 0 {
+            return Err(ConfigError::Invalid("node ids start at 1".into()));
+        }
+        Ok(Peer {
+            id,
+            host: host.to_string(),
+            client_port,
+            raft_port,
+        })
+    }
+}
+
+impl Config {
+    /// The port peers reach this node on.
+    pub fn raft_port(&self) -> u16 {
+        self.raft_port.unwrap_or(self.port.wrapping_add(10000))
+    }
+
+    /// The initial members: the peer list, or this node alone.
+    pub fn members(&self) -> Vec<Peer> {
+        if !self.peers.is_empty() {
+            return self.peers.clone();
+        }
+        vec![Peer {
+            id: self.node_id,
+            host: self
+                .bind
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "127.0.0.1".into()),
+            client_port: self.port,
+            raft_port: self.raft_port(),
+        }]
     }
 }
 
@@ -208,6 +278,22 @@ const PARAMS: &[Param] = &[
         Runtime,
         "TCP keepalive seconds (default 300)",
     ),
+    p("node-id", Startup, "this node's Raft id, 1 and up (default 1)"),
+    p(
+        "raft-port",
+        Startup,
+        "port for peer traffic (default: port + 10000)",
+    ),
+    p(
+        "peer",
+        Startup,
+        "ID=HOST:CLIENT_PORT:RAFT_PORT, once per initial member (default: a one-node cluster); a node not in the list starts empty and waits to be added",
+    ),
+    p(
+        "appendfsync",
+        Startup,
+        "always (fdatasync each batch before acknowledging), everysec or no (default always)",
+    ),
     p(
         "save",
         Fixed(""),
@@ -215,10 +301,9 @@ const PARAMS: &[Param] = &[
     ),
     p(
         "appendonly",
-        Fixed("no"),
-        "accepted; replication and the log arrive with Raft",
+        Fixed("yes"),
+        "accepted; every write goes through the replicated log",
     ),
-    p("appendfsync", Fixed("everysec"), "accepted; see appendonly"),
     p(
         "daemonize",
         Fixed("no"),
@@ -349,6 +434,31 @@ impl Config {
             },
             "hz" => self.hz = parse_u64(value)?.clamp(1, 500),
             "tcp-keepalive" => self.tcp_keepalive = parse_u64(value)?,
+            "node-id" => {
+                self.node_id = parse_u64(value)?;
+                if self.node_id == 0 {
+                    return Err(ConfigError::Invalid("node ids start at 1".into()));
+                }
+            }
+            "raft-port" => {
+                self.raft_port = Some(value.parse().map_err(|_| ConfigError::NotInteger)?);
+            }
+            "peer" => {
+                for p in value.split_whitespace() {
+                    let p = Peer::parse(p)?;
+                    if self.peers.iter().any(|q| q.id == p.id) {
+                        return Err(ConfigError::Invalid(format!("peer {} given twice", p.id)));
+                    }
+                    self.peers.push(p);
+                }
+            }
+            "appendfsync" => {
+                self.appendfsync = crate::raft::store::Fsync::parse(value).ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "argument(s) must be one of the following: always, everysec, no".into(),
+                    )
+                })?;
+            }
             #[cfg(feature = "faults")]
             "faults-no-barrier" => self.faults_no_barrier = parse_bool(value)?,
             #[cfg(feature = "faults")]
@@ -434,6 +544,15 @@ impl Config {
             "maxmemory-policy" => self.maxmemory_policy.clone(),
             "hz" => self.hz.to_string(),
             "tcp-keepalive" => self.tcp_keepalive.to_string(),
+            "node-id" => self.node_id.to_string(),
+            "raft-port" => self.raft_port().to_string(),
+            "peer" => self
+                .peers
+                .iter()
+                .map(|p| format!("{}={}:{}:{}", p.id, p.host, p.client_port, p.raft_port))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "appendfsync" => self.appendfsync.name().to_string(),
             other => match PARAMS.iter().find(|p| p.name == other)?.mutability {
                 Fixed(v) => v.to_string(),
                 _ => return None,

@@ -49,12 +49,41 @@ fn unknown_and_bad_values() {
     assert!(Config::from_args(&args("--cpus 3-1")).is_err());
     let mut c = Config::default();
     assert!(c.set("appendonly", "maybe").is_err());
-    c.set("appendonly", "yes").unwrap();
+    c.set("appendonly", "no").unwrap();
     assert_eq!(
         c.get("appendonly").unwrap(),
-        "no",
-        "reports what is in effect"
+        "yes",
+        "reports what is in effect: every write goes through the log"
     );
+}
+
+#[test]
+fn cluster_flags() {
+    let c = Config::from_args(&args(
+        "--node-id 2 --port 7002 --peer 1=127.0.0.1:7001:17001 --peer 2=127.0.0.1:7002:17002 3=localhost:7003:17003 --appendfsync everysec",
+    ))
+    .unwrap()
+    .unwrap();
+    assert_eq!(c.node_id, 2);
+    assert_eq!(c.peers.len(), 3);
+    assert_eq!(c.peers[2].host, "localhost");
+    assert_eq!(c.peers[2].raft_port, 17003);
+    assert_eq!(c.raft_port(), 17002);
+    assert_eq!(c.get("appendfsync").unwrap(), "everysec");
+    assert_eq!(c.members(), c.peers);
+    let alone = Config::from_args(&args("--port 7005")).unwrap().unwrap();
+    assert_eq!(alone.members().len(), 1);
+    assert_eq!(alone.members()[0].raft_port, 17005);
+    for bad in [
+        "--peer 1=127.0.0.1:7001",
+        "--peer x=h:1:2",
+        "--peer 0=h:1:2",
+        "--peer 1=h:1:2 --peer 1=h:3:4",
+        "--node-id 0",
+        "--appendfsync sometimes",
+    ] {
+        assert!(Config::from_args(&args(bad)).is_err(), "{bad}");
+    }
 }
 
 #[test]

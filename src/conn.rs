@@ -289,6 +289,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut pend: VecDeque<Pend> = VecDeque::new();
+    // The last batch ran keyspace commands through other cores or the log:
+    // the next batch's reads must not be evaluated at an older time than
+    // those writes were stamped with.
+    let mut went_out = false;
     loop {
         // Idle clients are closed by `close_idle_clients`, as Redis's cron
         // does. A subscriber also wakes for messages in its mailbox.
@@ -322,14 +326,18 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         conn.meta.last_ms.store(shared.uptime_ms(), Relaxed);
         let now = crate::clock::physical_ms();
         core.clock_hint.set(now);
-        core.fresh_read_clock(now, 2).await;
+        core.fresh_read_clock(now, if went_out { 0 } else { 2 })
+            .await;
+        went_out = false;
         loop {
             match parser.parse(&mut rbuf, &limits, conn.authed) {
                 Ok(Some(argv)) => {
                     if !pend.is_empty() && !is_keyspace(&argv) {
                         drain(&core, &mut pend, conn.proto, &mut out).await;
                     }
-                    match commands::begin(&core, &mut conn, argv, !pend.is_empty()) {
+                    let step = commands::begin(&core, &mut conn, argv, !pend.is_empty());
+                    went_out |= !matches!(step, Step::Reply(_));
+                    match step {
                         Step::Reply(r) if pend.is_empty() => encode(&r, conn.proto, &mut out),
                         Step::Reply(r) => pend.push_back(Pend::Ready(r)),
                         // SCAN may walk several shards in turn: it never
@@ -339,7 +347,14 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                             let r = commands::keyspace::run(&core, db, cmd).await;
                             encode(&r, conn.proto, &mut out);
                         }
-                        Step::Keyspace(db, cmd) if pend.is_empty() && rbuf.is_empty() => {
+                        Step::Keyspace(db, cmd)
+                            if (pend.is_empty() && rbuf.is_empty())
+                                || !core.shared.raft.serving() =>
+                        {
+                            // Alone, or this node cannot answer at once
+                            // (not leader yet, or no lease): wait here,
+                            // in order.
+                            drain(&core, &mut pend, conn.proto, &mut out).await;
                             let r = commands::keyspace::run(&core, db, cmd).await;
                             encode(&r, conn.proto, &mut out);
                         }

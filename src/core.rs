@@ -142,6 +142,8 @@ pub struct Core {
     /// Multi-shard operations this core coordinates, by sequence id.
     pub(crate) gathers: RefCell<HashMap<u64, crate::apply::Gather>>,
     pub sequencer: Option<RefCell<Sequencer>>,
+    /// The Raft node (raft core only), set once it has started.
+    pub raft: std::cell::OnceCell<Rc<crate::raft::node::RaftNode>>,
     /// Wall clock (ms) read by the connection whose batch is running: writes
     /// applied in place take their time from it instead of reading the
     /// clock once more per command.
@@ -176,6 +178,7 @@ impl Core {
             unlocked: WaitList::default(),
             gathers: RefCell::new(HashMap::new()),
             sequencer: (id == 0).then(|| RefCell::new(Sequencer::default())),
+            raft: std::cell::OnceCell::new(),
             late: RefCell::new(VecDeque::new()),
             clock_hint: Cell::new(crate::clock::physical_ms()),
             pubsub: Default::default(),

@@ -37,8 +37,10 @@ fn main() -> anyhow::Result<()> {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                // openraft narrates every election at info level.
+                tracing_subscriber::EnvFilter::new(format!("{level},openraft=warn"))
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

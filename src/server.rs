@@ -129,6 +129,15 @@ async fn core_main(
         glommio::spawn_local(core.clone().flush_outbox(peer)).detach();
     }
     if core.sequencer.is_some() {
+        let cfg = shared.config.lock().expect("config").clone();
+        let node = crate::raft::node::RaftNode::start(
+            &core,
+            &cfg,
+            u64::from_le_bytes(random_bytes::<8>()),
+        )
+        .await
+        .context("starting the Raft node")?;
+        let _ = core.raft.set(node);
         let c = core.clone();
         glommio::spawn_local(async move {
             // The read clock follows physical time to the millisecond while
@@ -196,6 +205,10 @@ async fn expiry_sweep(core: Rc<Core>) {
     loop {
         let hz = core.shared.config.lock().map(|c| c.hz).unwrap_or(10).max(1);
         glommio::timer::sleep(Duration::from_millis(1000 / hz)).await;
+        // Deletes are the leader's decision (followers apply its Expire ops).
+        if !core.shared.raft.serving() {
+            continue;
+        }
         let now = core.read_now();
         let batches: Vec<(usize, Versioned)> = {
             let shard = core.shard.borrow();

@@ -129,6 +129,8 @@ pub struct Shared {
     pub requirepass_set: AtomicBool,
     /// client-output-buffer-limit per class: [hard, soft, soft seconds].
     pub obuf: [[AtomicU64; 3]; 3],
+    /// This node's role, leader and read lease, published by the raft core.
+    pub raft: crate::raft::status::RaftStatus,
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
     #[cfg(feature = "faults")]
@@ -166,6 +168,7 @@ impl Shared {
                     AtomicU64::new(l.soft_seconds),
                 ]
             }),
+            raft: Default::default(),
             #[cfg(feature = "faults")]
             faults_no_barrier: config.faults_no_barrier,
             #[cfg(feature = "faults")]

@@ -280,7 +280,7 @@ fn info_config_client_and_command() {
     assert_eq!(c.cmd("CONFIG SET appendonly yes"), "+OK\r\n");
     assert_eq!(
         c.cmd("CONFIG GET appendonly"),
-        "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+        "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n"
     );
     assert!(c
         .cmd("CONFIG SET nosuch 1")

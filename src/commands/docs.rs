@@ -334,6 +334,7 @@ mod tests {
                 "reset",
                 "time",
                 "lastsave",
+                "role",
             ];
             assert!(
                 !syntax(s.name).is_empty() || none.contains(&s.name),

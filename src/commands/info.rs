@@ -23,6 +23,7 @@ const DEFAULT: &[&str] = &[
     "modules",
     "errorstats",
     "cluster",
+    "raft",
     "keyspace",
 ];
 
@@ -208,19 +209,8 @@ pub async fn render(core: &Rc<Core>, args: &[Vec<u8>]) -> String {
                 kv("pubsub_channels", &channels);
                 kv("pubsub_patterns", &patterns);
             }
-            "replication" => {
-                kv("role", &"master");
-                kv("connected_slaves", &0);
-                kv("master_failover_state", &"no-failover");
-                kv("master_replid", &sh.run_id);
-                kv(
-                    "master_replid2",
-                    &"0000000000000000000000000000000000000000",
-                );
-                kv("master_repl_offset", &0);
-                kv("second_repl_offset", &-1);
-                kv("repl_backlog_active", &0);
-            }
+            "replication" => super::role::replication_info(core, &mut kv),
+            "raft" => super::role::raft_info(core, &mut kv),
             "cpu" => {
                 let (sys, user) = cpu_times();
                 kv("used_cpu_sys", &format!("{sys:.6}"));

@@ -41,6 +41,10 @@ pub fn init_core(seed: u64) {
 /// before (the sequencer is local and its queue empty), so it may run even
 /// when earlier commands are still in flight (`behind`); a read may not.
 pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
+    if !core.shared.raft.serving() {
+        // Not (yet) a leader holding its lease: `run` waits or refuses.
+        return Step::Keyspace(db, cmd);
+    }
     if cmd.is_write() || cmd.all_shards() {
         return match core.try_apply_local(LogOp::Cmd { db, cmd }) {
             Ok(r) => Step::Reply(r),
@@ -84,6 +88,9 @@ pub fn count_hit(core: &Core, is_get: bool, r: &Reply) {
 
 /// Run a parsed keyspace command in database `db`, waiting for other cores.
 pub async fn run(core: &Rc<Core>, db: u32, cmd: Cmd) -> Reply {
+    if let Err(refused) = core.shared.raft.admit().await {
+        return refused;
+    }
     if cmd.is_write() || cmd.all_shards() {
         return core.propose(LogOp::Cmd { db, cmd }).await;
     }

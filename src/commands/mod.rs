@@ -9,6 +9,7 @@ pub mod info;
 pub mod introspect;
 pub mod keyspace;
 pub mod multi;
+pub mod role;
 pub mod server;
 
 use std::rc::Rc;
@@ -190,6 +191,7 @@ pub async fn dispatch(
         }
         "info" => info::run(core, conn, &argv).await,
         "command" => introspect::command(conn, &argv),
+        "role" => role::role(core),
         "config" | "time" | "lastsave" | "function" | "memory" | "debug" => {
             server::run(core, conn, spec, &argv).await
         }

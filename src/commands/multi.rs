@@ -42,6 +42,9 @@ pub async fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: Vec<Vec<u8>>)
                 // transaction is not flagged.
                 return Reply::err("ERR WATCH inside MULTI is not allowed");
             }
+            if let Err(refused) = core.shared.raft.admit().await {
+                return refused;
+            }
             for key in &a[1..] {
                 let owner = core.owner(key);
                 let r = core
@@ -91,6 +94,9 @@ async fn exec(core: &Rc<Core>, conn: &mut Conn) -> Reply {
         .collect();
     let mut results = std::collections::VecDeque::new();
     if !keyspace.is_empty() || !watches.is_empty() {
+        if let Err(refused) = core.shared.raft.admit().await {
+            return refused;
+        }
         let op = LogOp::Exec {
             items: keyspace,
             watches,

@@ -10,17 +10,17 @@
 // until then only its tests use it.
 #[allow(dead_code)]
 pub mod log;
+pub mod network;
+pub mod node;
 #[allow(dead_code)]
 pub mod record;
 #[allow(dead_code)]
 pub mod runtime;
 #[allow(dead_code)]
 pub mod segment;
-#[allow(dead_code)]
 pub mod sm;
-#[allow(dead_code)]
+pub mod status;
 pub mod store;
-#[allow(dead_code)]
 pub mod types;
 #[allow(dead_code)]
 pub mod vote;

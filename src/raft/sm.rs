@@ -40,8 +40,10 @@ pub trait Applier {
 }
 
 /// An applier with no state (openraft's storage conformance tests).
+#[cfg(test)]
 pub struct NoState;
 
+#[cfg(test)]
 impl Applier for NoState {
     fn apply(&self, _: u64, _: Proposal) {}
     fn dump(&self, _: &mut dyn Write) -> io::Result<()> {

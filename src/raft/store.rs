@@ -132,6 +132,16 @@ struct State {
     cache: RefCell<Cache>,
     disk: tokio::sync::Mutex<Disk>,
     fsync: Fsync,
+    /// The greatest logical time of any entry appended (a new leader's
+    /// first Tick goes past it).
+    max_ts: std::cell::Cell<u64>,
+}
+
+fn ts_of(e: &Entry) -> u64 {
+    match &e.payload {
+        openraft::EntryPayload::Normal(p) => p.ts,
+        _ => 0,
+    }
 }
 
 /// The log store handed to openraft; clones share one log.
@@ -160,11 +170,13 @@ impl LogStore {
         let purged = meta.purged.as_ref().map(|p| p.index);
         let mut cache = Cache::default();
         let mut last = meta.purged;
+        let mut max_ts = 0;
         for (index, term, payload) in stored {
             if purged.is_some_and(|p| index <= p) {
                 continue;
             }
             let e = decode_entry(index, term, &payload)?;
+            max_ts = max_ts.max(ts_of(&e));
             last = Some(e.log_id);
             cache.push(e, payload.len());
         }
@@ -178,6 +190,7 @@ impl LogStore {
                 dirty: false,
             }),
             fsync,
+            max_ts: std::cell::Cell::new(max_ts),
         };
         let store = LogStore {
             state: Rc::new(state),
@@ -324,6 +337,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let mut last = self.state.last.borrow_mut();
             for (e, (_, _, bytes)) in entries.into_iter().zip(&encoded) {
                 *last = Some(e.log_id);
+                self.state
+                    .max_ts
+                    .set(self.state.max_ts.get().max(ts_of(&e)));
                 cache.push(e, bytes.len());
             }
         }
@@ -390,9 +406,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 }
 
 impl LogStore {
-    /// The log id of the last entry (or the purged one when none is left).
-    pub fn last_log_id(&self) -> Option<LogId> {
-        *self.state.last.borrow()
+    /// The greatest logical time in the log.
+    pub fn max_ts(&self) -> u64 {
+        self.state.max_ts.get()
     }
 }
 

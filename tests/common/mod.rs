@@ -12,6 +12,8 @@ pub struct Server {
     pub port: u16,
     pub dir: PathBuf,
     child: Child,
+    bin: String,
+    args: Vec<String>,
 }
 
 /// A port nobody listens on right now.
@@ -40,20 +42,53 @@ impl Server {
             if !extra.contains(&"--threads") {
                 args.extend(["--threads".into(), "1".into()]);
             }
+            if !extra.contains(&"--raft-port") {
+                args.extend(["--raft-port".into(), free_port().to_string()]);
+            }
             args.extend(extra.iter().map(|s| s.to_string()));
-            let child = Command::new(bin)
-                .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start cachecat");
-            let mut s = Server { port, dir, child };
+            let child = spawn(bin, &args);
+            let mut s = Server {
+                port,
+                dir,
+                child,
+                bin: bin.to_string(),
+                args,
+            };
             if s.wait_ready() {
                 return s;
             }
             let _ = s.child.kill();
         }
         panic!("cachecat did not start");
+    }
+
+    /// `kill9_and_restart` with some flags replaced (`--threads 1`...).
+    pub fn kill9_and_restart_with(&mut self, flags: &[&str]) {
+        for pair in flags.chunks(2) {
+            match self.args.iter().position(|a| a == pair[0]) {
+                Some(i) => self.args[i + 1] = pair[1].to_string(),
+                None => self.args.extend(pair.iter().map(|s| s.to_string())),
+            }
+        }
+        self.kill9_and_restart();
+    }
+
+    /// Kill the process with SIGKILL (no chance to flush anything) and
+    /// start it again on the same port and data directory.
+    pub fn kill9_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for _ in 0..50 {
+            self.child = spawn(&self.bin, &self.args);
+            if self.wait_ready() {
+                return;
+            }
+            // The port may linger for a moment after the kill.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("cachecat did not restart");
     }
 
     fn wait_ready(&mut self) -> bool {
@@ -95,6 +130,15 @@ impl Server {
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+}
+
+fn spawn(bin: &str, args: &[String]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start cachecat")
 }
 
 impl Drop for Server {

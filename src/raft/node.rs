@@ -1,0 +1,554 @@
+//! The Raft node on the raft core (core 0): openraft over our log store,
+//! state machine and transport, and the glue to the rest of the server.
+//!
+//! - **Proposals.** Writes reach the raft core (`Core::sequence`) and wait
+//!   in a batch until the executor has run everything else that was ready;
+//!   the batch then becomes one log entry with one logical time (a
+//!   [`Proposal`]). Its clients are remembered by the proposal's number and
+//!   answered by the shards once the entry is applied.
+//! - **Apply.** Committed proposals come back through the state machine
+//!   ([`CoreApplier`]) in log order and go to every owning shard's apply
+//!   queue, as the single-node sequencer fed them before. An operation's
+//!   version is `index << 16 | position in the entry`.
+//! - **Leadership.** openraft's metrics are watched: role, leader, term and
+//!   the read lease are published to every core (`status.rs`). A new leader
+//!   proposes its first Tick and serves once it is applied on every shard;
+//!   a deposed one answers its in-flight writes "outcome unknown" and has
+//!   its normal clients disconnected.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cachecat_io::Reply;
+use cachecat_shards::cmd::Merge;
+use cachecat_shards::op::LogOp;
+use openraft::async_runtime::watch::WatchReceiver;
+use openraft::storage::RaftLogStorage;
+use openraft::{RaftMetrics, ServerState, SnapshotPolicy};
+
+use super::network::Network;
+use super::sm::{Applier, StateMachine};
+use super::status::{self, RaftStatus};
+use super::store::LogStore;
+use super::types::{PeerAddr, Proposal, TypeConfig};
+use crate::config::Config;
+use crate::core::Core;
+
+/// C of the design notes (ms): the read clock never runs more than this
+/// ahead of the last applied entry's time, and a new leader's first Tick is
+/// this far past every time in its log. An idle leader ticks every C/2.
+pub const CLOCK_LEAD_MS: u64 = 500;
+pub const HEARTBEAT_MS: u64 = 100;
+pub const ELECTION_MIN_MS: u64 = 500;
+pub const ELECTION_MAX_MS: u64 = 1000;
+/// How long a quorum's acknowledgement keeps the leader's read lease: less
+/// than the minimum election timeout (no other leader can be elected
+/// sooner) by a margin for clock-rate drift and scheduling.
+pub const LEASE_MS: u64 = 400;
+/// Bits of an operation's version that number it within its entry.
+pub const POS_BITS: u32 = 16;
+/// Most operations in one entry (a bigger batch becomes several entries).
+const MAX_OPS_PER_ENTRY: usize = 4096;
+
+pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
+
+/// A waiting client: (core, request id).
+pub type Origin = Option<(usize, u32)>;
+
+#[derive(Default)]
+struct NodeState {
+    next_seq: u64,
+    /// The last of this node's proposals applied (or given up on).
+    settled: u64,
+    batch: Vec<(LogOp, Origin)>,
+    /// Reads that came after writes still in `batch`.
+    batch_reads: Vec<(LogOp, Origin)>,
+    /// Reads waiting for this node's proposal (the number) to be applied.
+    held: std::collections::VecDeque<(u64, LogOp, Origin)>,
+    /// Proposals in order, for the task that hands them to openraft.
+    outbox: std::collections::VecDeque<(Proposal, WriteResponder)>,
+    flush_scheduled: bool,
+    /// Proposals of this process not yet applied: their clients, by
+    /// operation.
+    waiting: HashMap<u64, Vec<Origin>>,
+    /// The term this node leads (0: not leader).
+    leading_term: u64,
+    /// This term's first Tick.
+    first_tick: Option<u64>,
+    /// `mono_ns` of the last proposal (idle Ticks).
+    last_proposal: u64,
+    /// Voters of the effective membership.
+    voters: BTreeSet<u64>,
+}
+
+type WriteResponder =
+    openraft::impls::ProgressResponder<TypeConfig, openraft::raft::ClientWriteResult<TypeConfig>>;
+
+pub struct RaftNode {
+    pub raft: Raft,
+    /// Wakes the task that hands proposals to openraft.
+    outbox_wake: crate::local::WaitList,
+    pub id: u64,
+    /// Random per process: tells this process's proposals from those made
+    /// before a restart.
+    instance: u64,
+    store: LogStore,
+    st: RefCell<NodeState>,
+}
+
+fn peer_addr(p: &crate::config::Peer) -> PeerAddr {
+    PeerAddr {
+        client: format!("{}:{}", p.host, p.client_port),
+        raft: format!("{}:{}", p.host, p.raft_port),
+    }
+}
+
+fn raft_config() -> io::Result<openraft::Config> {
+    openraft::Config {
+        cluster_name: "cachecat".into(),
+        heartbeat_interval: HEARTBEAT_MS,
+        election_timeout_min: ELECTION_MIN_MS,
+        election_timeout_max: ELECTION_MAX_MS,
+        // Snapshots are cut by the server (see sm.rs) once it can dump the
+        // keyspace; until then the log is the whole state.
+        snapshot_policy: SnapshotPolicy::Never,
+        max_payload_entries: 256,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(io::Error::other)
+}
+
+impl RaftNode {
+    /// Open the log and state machine in the data directory, start openraft
+    /// and, for a new cluster this node is an initial member of, propose
+    /// the initial membership.
+    pub async fn start(
+        core: &Rc<Core>,
+        cfg: &Config,
+        instance: u64,
+    ) -> anyhow::Result<Rc<RaftNode>> {
+        core.shared.raft.me.store(cfg.node_id, Release);
+        let dir = cfg.dir.join("raft");
+        let store = LogStore::open(&dir, cfg.appendfsync).await?;
+        let applier = Rc::new(CoreApplier {
+            core: Rc::downgrade(core),
+        });
+        let sm = StateMachine::new(&dir.join("sm"), applier)?;
+        sm.restore()?;
+        let mut probe = store.clone();
+        let fresh = probe.get_log_state().await?.last_log_id.is_none() && sm.applied().is_none();
+        let network = Network::new(cfg.node_id);
+        let raft = Raft::new(
+            cfg.node_id,
+            Arc::new(raft_config()?),
+            network,
+            store.clone(),
+            sm,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("starting raft: {e}"))?;
+        let members = cfg.members();
+        if fresh && members.iter().any(|p| p.id == cfg.node_id) {
+            let nodes: BTreeMap<u64, PeerAddr> =
+                members.iter().map(|p| (p.id, peer_addr(p))).collect();
+            if let Err(e) = raft.initialize(nodes).await {
+                // Another initial member's entry got here first: the same
+                // membership, nothing to do.
+                tracing::info!("cluster already initialized: {e}");
+            }
+        }
+        let node = Rc::new(RaftNode {
+            raft,
+            outbox_wake: Default::default(),
+            id: cfg.node_id,
+            instance,
+            store,
+            st: RefCell::new(NodeState::default()),
+        });
+        glommio::spawn_local(follow_metrics(Rc::downgrade(core), node.clone())).detach();
+        glommio::spawn_local(hand_over(node.clone())).detach();
+        glommio::spawn_local(idle_ticks(Rc::downgrade(core), Rc::downgrade(&node))).detach();
+        Ok(node)
+    }
+
+    fn status<'a>(&self, core: &'a Core) -> &'a RaftStatus {
+        &core.shared.raft
+    }
+
+    /// Queue a write for the next proposal.
+    pub fn enqueue(self: &Rc<Self>, core: &Rc<Core>, op: LogOp, origin: Origin) {
+        let mut st = self.st.borrow_mut();
+        st.batch.push((op, origin));
+        if st.flush_scheduled {
+            return;
+        }
+        st.flush_scheduled = true;
+        drop(st);
+        let (node, core) = (self.clone(), core.clone());
+        glommio::spawn_local(async move {
+            // Let every other ready task add its writes first.
+            futures_lite::future::yield_now().await;
+            node.flush(&core);
+        })
+        .detach();
+    }
+
+    /// A read that must see this node's writes proposed before it: held
+    /// until they are applied, or handed back when nothing is pending.
+    pub fn hold_read(&self, op: LogOp, origin: Origin) -> Option<(LogOp, Origin)> {
+        let mut st = self.st.borrow_mut();
+        if !st.batch.is_empty() {
+            st.batch_reads.push((op, origin));
+            None
+        } else if st.settled < st.next_seq {
+            let after = st.next_seq;
+            st.held.push_back((after, op, origin));
+            None
+        } else {
+            Some((op, origin))
+        }
+    }
+
+    /// This node's proposals up to `seq` are applied or given up on: route
+    /// the reads that waited for them.
+    fn settle(&self, core: &Rc<Core>, seq: u64) {
+        let ready: Vec<(LogOp, Origin)> = {
+            let mut st = self.st.borrow_mut();
+            st.settled = st.settled.max(seq);
+            let mut ready = Vec::new();
+            while st.held.front().is_some_and(|(after, _, _)| *after <= seq) {
+                let (_, op, origin) = st.held.pop_front().expect("front");
+                ready.push((op, origin));
+            }
+            ready
+        };
+        for (op, origin) in ready {
+            core.route_read(op, origin);
+        }
+    }
+
+    /// Propose the batch as one entry (or refuse it when not leader).
+    fn flush(self: &Rc<Self>, core: &Rc<Core>) {
+        let (batch, reads, term) = {
+            let mut st = self.st.borrow_mut();
+            st.flush_scheduled = false;
+            (
+                std::mem::take(&mut st.batch),
+                std::mem::take(&mut st.batch_reads),
+                st.leading_term,
+            )
+        };
+        if batch.is_empty() {
+            return;
+        }
+        if term == 0 {
+            for (_, origin) in reads {
+                core.deliver(origin, self.refusal(core));
+            }
+            let refusal = self
+                .status(core)
+                .refusal()
+                .unwrap_or_else(|| Reply::err(status::NO_LEADER));
+            for (_, origin) in batch {
+                core.deliver(origin, refusal.clone());
+            }
+            return;
+        }
+        let ts = core.stamp_time();
+        let mut batch = batch.into_iter().peekable();
+        while batch.peek().is_some() {
+            let (mut ops, origins): (Vec<LogOp>, Vec<Origin>) =
+                batch.by_ref().take(MAX_OPS_PER_ENTRY).unzip();
+            for op in &mut ops {
+                op.stamp(ts);
+            }
+            self.propose(core, ts, ops, origins);
+        }
+        let mut st = self.st.borrow_mut();
+        let after = st.next_seq;
+        st.held
+            .extend(reads.into_iter().map(|(op, origin)| (after, op, origin)));
+    }
+
+    fn refusal(&self, core: &Core) -> Reply {
+        self.status(core)
+            .refusal()
+            .unwrap_or_else(|| Reply::err(status::NO_LEADER))
+    }
+
+    fn propose(
+        self: &Rc<Self>,
+        core: &Rc<Core>,
+        ts: u64,
+        ops: Vec<LogOp>,
+        origins: Vec<Origin>,
+    ) -> u64 {
+        let seq = {
+            let mut st = self.st.borrow_mut();
+            st.next_seq += 1;
+            st.last_proposal = crate::clock::mono_ns();
+            let seq = st.next_seq;
+            st.waiting.insert(seq, origins);
+            seq
+        };
+        core.track_proposed(seq, ts);
+        let proposal = Proposal {
+            instance: self.instance,
+            seq,
+            ts,
+            ops,
+        };
+        let (responder, done) = WriteResponder::complete_only();
+        self.st.borrow_mut().outbox.push_back((proposal, responder));
+        self.outbox_wake.wake_all();
+        let (node, core) = (self.clone(), core.clone());
+        glommio::spawn_local(async move {
+            if !matches!(done.await, Ok(Ok(_))) {
+                node.fail(&core, seq, status::OUTCOME_UNKNOWN);
+            }
+        })
+        .detach();
+        seq
+    }
+
+    /// A proposal that will not be answered by its apply: tell its clients.
+    fn fail(&self, core: &Rc<Core>, seq: u64, why: &'static str) {
+        let origins = self.st.borrow_mut().waiting.remove(&seq);
+        for origin in origins.into_iter().flatten() {
+            core.deliver(origin, Reply::err(why));
+        }
+        self.settle(core, seq);
+    }
+
+    /// Propose a Tick: an entry with no operation that moves the clock.
+    fn tick(self: &Rc<Self>, core: &Rc<Core>, ts: u64) -> u64 {
+        self.propose(core, ts, Vec::new(), Vec::new())
+    }
+
+    /// Track openraft's view: publish it, and act on leadership changes.
+    fn observe(self: &Rc<Self>, core: &Rc<Core>, m: &RaftMetrics<TypeConfig>) {
+        let status = self.status(core);
+        status.term.store(m.current_term, Release);
+        let leader = m.current_leader.unwrap_or(0);
+        status.leader.store(leader, Release);
+        let addr = m
+            .membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|n| n.client.clone())
+            .unwrap_or_default();
+        *status.leader_addr.lock().expect("leader address") = addr;
+        if let Some(c) = &m.local_committed {
+            status.commit_index.store(c.index, Release);
+        }
+        if let Some(a) = &m.last_applied {
+            status.applied_index.store(a.index, Release);
+        }
+        let voters: BTreeSet<u64> = m.membership_config.membership().voter_ids().collect();
+        let leading = m.state == ServerState::Leader;
+        let was = self.st.borrow().leading_term;
+        if leading && was != m.current_term {
+            if was != 0 {
+                self.step_down(core);
+            }
+            // A new term: serve nothing until the first Tick, stamped after
+            // every time in our log by C, is applied everywhere.
+            status.role.store(status::LEADER_PENDING, Release);
+            let ts = crate::clock::physical_ms().max(self.store.max_ts() + CLOCK_LEAD_MS);
+            self.st.borrow_mut().leading_term = m.current_term;
+            core.raise_time(ts);
+            let seq = self.tick(core, ts);
+            self.st.borrow_mut().first_tick = Some(seq);
+            tracing::info!(term = m.current_term, "elected leader");
+        } else if !leading && was != 0 {
+            self.step_down(core);
+        }
+        if leading {
+            let until = if voters.len() == 1 && voters.contains(&self.id) {
+                // Alone: no other leader can exist without us.
+                u64::MAX
+            } else {
+                match &m.last_quorum_acked {
+                    Some(t) => crate::clock::mono_ns_of(**t) + LEASE_MS * 1_000_000,
+                    None => 0,
+                }
+            };
+            status.lease_until.fetch_max(until, AcqRel);
+        }
+        self.st.borrow_mut().voters = voters;
+    }
+
+    /// No longer leader: revoke the lease, answer what is in flight, and
+    /// have normal clients reconnect.
+    fn step_down(self: &Rc<Self>, core: &Rc<Core>) {
+        let status = self.status(core);
+        status.role.store(status::FOLLOWER, Release);
+        status.lease_until.store(0, Release);
+        let (waiting, refused) = {
+            let mut st = self.st.borrow_mut();
+            st.leading_term = 0;
+            st.first_tick = None;
+            st.settled = st.next_seq;
+            let mut refused: Vec<Origin> = std::mem::take(&mut st.batch)
+                .into_iter()
+                .chain(std::mem::take(&mut st.batch_reads))
+                .map(|(_, o)| o)
+                .collect();
+            refused.extend(std::mem::take(&mut st.held).into_iter().map(|(_, _, o)| o));
+            (std::mem::take(&mut st.waiting), refused)
+        };
+        for origin in waiting.into_values().flatten() {
+            core.deliver(origin, Reply::err(status::OUTCOME_UNKNOWN));
+        }
+        let refusal = self.refusal(core);
+        for origin in refused {
+            core.deliver(origin, refusal.clone());
+        }
+        core.forget_proposed();
+        status.deposed.fetch_add(1, AcqRel);
+        tracing::info!("stepped down");
+        // Once the answers above are written, drop the normal clients (as
+        // Sentinel has a demoted master do): they reconnect and find the
+        // new leader. Subscribers stay: events reach them on every node.
+        let shared = core.shared.clone();
+        let at = crate::clock::monotonic();
+        glommio::spawn_local(async move {
+            glommio::timer::sleep(Duration::from_millis(100)).await;
+            for m in shared.all_clients() {
+                if m.created <= at && !m.is_subscriber() {
+                    m.kill();
+                }
+            }
+        })
+        .detach();
+    }
+
+    /// This term's first Tick is applied (routed): once every shard has
+    /// applied everything before it, start serving.
+    fn first_tick_applied(self: &Rc<Self>, core: &Rc<Core>, version: u64, ts: u64) {
+        let term = self.st.borrow().leading_term;
+        let req = core.pending.register(core.n as u32, Merge::Sum);
+        core.route_barrier(version, ts, req);
+        let (node, core) = (self.clone(), core.clone());
+        glommio::spawn_local(async move {
+            core.pending.wait(req).await;
+            if node.st.borrow().leading_term == term && term != 0 {
+                core.shared.raft.role.store(status::LEADER, Release);
+                core.shared.raft.last_tick_ts.store(ts, Release);
+                tracing::info!(term, "serving as leader");
+            }
+        })
+        .detach();
+    }
+}
+
+/// Hand proposals to openraft one at a time, in the order they were made:
+/// that is their order in the log.
+async fn hand_over(node: Rc<RaftNode>) {
+    loop {
+        node.outbox_wake
+            .until(|| !node.st.borrow().outbox.is_empty())
+            .await;
+        let Some((proposal, responder)) = node.st.borrow_mut().outbox.pop_front() else {
+            continue;
+        };
+        if let Err(e) = node.raft.client_write_ff(proposal, Some(responder)).await {
+            tracing::error!("raft stopped: {e}");
+            return;
+        }
+    }
+}
+
+async fn follow_metrics(core: Weak<Core>, node: Rc<RaftNode>) {
+    let mut rx = node.raft.metrics();
+    loop {
+        let m = rx.borrow_watched().clone();
+        let Some(c) = core.upgrade() else { return };
+        node.observe(&c, &m);
+        drop(c);
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// An idle leader commits a Tick every C/2 so the read clock keeps up with
+/// physical time.
+async fn idle_ticks(core: Weak<Core>, node: Weak<RaftNode>) {
+    let period = Duration::from_millis(CLOCK_LEAD_MS / 2);
+    loop {
+        glommio::timer::sleep(period / 2).await;
+        let (Some(core), Some(node)) = (core.upgrade(), node.upgrade()) else {
+            return;
+        };
+        let (leading, last) = {
+            let st = node.st.borrow();
+            (st.leading_term != 0, st.last_proposal)
+        };
+        if leading && crate::clock::mono_ns().saturating_sub(last) >= period.as_nanos() as u64 {
+            let ts = core.stamp_time();
+            node.tick(&core, ts);
+        }
+    }
+}
+
+/// Feeds committed proposals to the shards (the state machine's side).
+pub struct CoreApplier {
+    core: Weak<Core>,
+}
+
+impl Applier for CoreApplier {
+    fn apply(&self, index: u64, p: Proposal) {
+        let Some(core) = self.core.upgrade() else {
+            return;
+        };
+        let Some(node) = core.raft.get().cloned() else {
+            return;
+        };
+        let mine = p.instance == node.instance;
+        let origins = if mine {
+            node.st.borrow_mut().waiting.remove(&p.seq)
+        } else {
+            None
+        };
+        let base = index << POS_BITS;
+        core.note_applied(p.ts, mine.then_some(p.seq));
+        if p.ops.is_empty() {
+            if mine && node.st.borrow().first_tick == Some(p.seq) {
+                node.first_tick_applied(&core, base, p.ts);
+            }
+            if mine {
+                node.settle(&core, p.seq);
+            }
+            return;
+        }
+        if p.ops.len() >= 1 << POS_BITS {
+            // Never proposed by us (MAX_OPS_PER_ENTRY): a corrupt or foreign
+            // log. Stopping beats diverging.
+            tracing::error!(index, "log entry with too many operations");
+            std::process::abort();
+        }
+        let leader = mine && node.st.borrow().leading_term != 0;
+        for (pos, op) in p.ops.into_iter().enumerate() {
+            let origin = origins.as_ref().and_then(|o| o.get(pos).copied().flatten());
+            core.route_committed(base | pos as u64, p.ts, op, origin, leader);
+        }
+        if mine {
+            node.settle(&core, p.seq);
+        }
+    }
+
+    fn dump(&self, _out: &mut dyn io::Write) -> io::Result<()> {
+        Err(io::Error::other("keyspace snapshots are not written yet"))
+    }
+
+    fn load(&self, _input: &mut dyn io::Read) -> io::Result<()> {
+        Err(io::Error::other("keyspace snapshots are not read yet"))
+    }
+}
