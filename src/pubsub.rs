@@ -494,6 +494,26 @@ pub fn leave(core: &Rc<Core>, subs: &mut Subs, id: u64) -> Vec<Reply> {
     subs.mailbox.take_all()
 }
 
+/// `leave`, waiting until every owner has counted the departures (RESET:
+/// a PUBLISH sent after its reply no longer counts this client).
+pub async fn leave_counted(core: &Rc<Core>, subs: &mut Subs, id: u64) -> Vec<Reply> {
+    let mut acks = Vec::new();
+    for (pattern, names) in [
+        (false, std::mem::take(&mut subs.channels)),
+        (true, std::mem::take(&mut subs.patterns)),
+    ] {
+        for name in names {
+            drop_local(core, &name, pattern, id);
+            acks.extend(core.send_count(&name, pattern, -1, true));
+        }
+    }
+    subs.publish_counts();
+    for req in acks {
+        core.pending.wait(req).await;
+    }
+    subs.mailbox.take_all()
+}
+
 /// INFO's pubsub_channels and pubsub_patterns: channels with a subscriber
 /// (every core counts those it owns) and patterns (every core knows them).
 pub async fn info_counts(core: &Rc<Core>) -> (usize, usize) {

@@ -106,6 +106,8 @@ pub fn begin(core: &Rc<Core>, conn: &mut Conn, mut argv: Vec<Vec<u8>>, behind: b
     }
     let Some(parse) = spec.parse else {
         return match spec.name {
+            // Leaving subscriptions waits for their owners' counts.
+            "reset" if conn.subs.is_some() => Step::Other(spec, argv),
             "ping" | "echo" | "hello" | "auth" | "select" | "quit" | "reset" | "client" => {
                 Step::Reply(connection::run(core, conn, spec, &argv))
             }
@@ -183,6 +185,12 @@ pub async fn dispatch(
 ) -> Reply {
     debug_assert!(spec.parse.is_none(), "{} is a keyspace command", spec.name);
     match spec.name {
+        "reset" if conn.subs.is_some() => {
+            let mut subs = conn.subs.take().expect("subscribed");
+            let mut late = crate::pubsub::leave_counted(core, &mut subs, conn.id).await;
+            late.push(connection::run(core, conn, spec, &argv));
+            Reply::Seq(late)
+        }
         "ping" | "echo" | "hello" | "auth" | "select" | "quit" | "reset" | "client" => {
             connection::run(core, conn, spec, &argv)
         }

@@ -105,6 +105,16 @@ pub fn raft_info(core: &Core, kv: &mut dyn FnMut(&str, &dyn std::fmt::Display)) 
     kv("raft_applied_index", &st.applied_index.load(Acquire));
     kv("raft_read_clock", &core.read_now());
     kv("raft_last_tick_ts", &st.last_tick_ts.load(Acquire));
+    kv("raft_proposals", &st.proposals.load(Acquire));
+    kv("raft_proposed_ops", &st.proposed_ops.load(Acquire));
+    kv(
+        "raft_log_appends",
+        &crate::raft::store::APPENDS.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    kv(
+        "raft_log_fsyncs",
+        &crate::raft::store::FSYNCS.load(std::sync::atomic::Ordering::Relaxed),
+    );
     let lease = st.lease_until.load(Acquire);
     let left = lease.saturating_sub(crate::clock::mono_ns()) / 1_000_000;
     kv(

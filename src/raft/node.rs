@@ -54,6 +54,9 @@ pub const LEASE_MS: u64 = 400;
 pub const POS_BITS: u32 = 16;
 /// Most operations in one entry (a bigger batch becomes several entries).
 const MAX_OPS_PER_ENTRY: usize = 4096;
+/// Proposals of this node between proposing and applying at any time;
+/// writes arriving meanwhile wait and form the next, bigger, entry.
+const MAX_IN_FLIGHT: u64 = 2;
 
 pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 
@@ -73,9 +76,9 @@ struct NodeState {
     /// Proposals in order, for the task that hands them to openraft.
     outbox: std::collections::VecDeque<(Proposal, WriteResponder)>,
     flush_scheduled: bool,
-    /// Proposals of this process not yet applied: their clients, by
-    /// operation.
-    waiting: HashMap<u64, Vec<Origin>>,
+    /// Proposals of this process not yet applied: their operations (applied
+    /// from here, not decoded from the log) and clients, by operation.
+    waiting: HashMap<u64, Waiting>,
     /// The term this node leads (0: not leader).
     leading_term: u64,
     /// This term's first Tick.
@@ -84,6 +87,11 @@ struct NodeState {
     last_proposal: u64,
     /// Voters of the effective membership.
     voters: BTreeSet<u64>,
+}
+
+struct Waiting {
+    ops: Vec<LogOp>,
+    origins: Vec<Origin>,
 }
 
 type WriteResponder =
@@ -183,9 +191,20 @@ impl RaftNode {
 
     /// Queue a write for the next proposal.
     pub fn enqueue(self: &Rc<Self>, core: &Rc<Core>, op: LogOp, origin: Origin) {
+        self.st.borrow_mut().batch.push((op, origin));
+        self.schedule_flush(core);
+    }
+
+    /// Flush the batch soon, unless enough proposals are in flight: then
+    /// the batch grows until one of them is applied (group commit: the
+    /// busier the node, the bigger its entries).
+    fn schedule_flush(self: &Rc<Self>, core: &Rc<Core>) {
         let mut st = self.st.borrow_mut();
-        st.batch.push((op, origin));
-        if st.flush_scheduled {
+        let in_flight = st.next_seq - st.settled;
+        if st.flush_scheduled
+            || st.batch.is_empty()
+            || (in_flight >= MAX_IN_FLIGHT && st.leading_term != 0)
+        {
             return;
         }
         st.flush_scheduled = true;
@@ -217,7 +236,7 @@ impl RaftNode {
 
     /// This node's proposals up to `seq` are applied or given up on: route
     /// the reads that waited for them.
-    fn settle(&self, core: &Rc<Core>, seq: u64) {
+    fn settle(self: &Rc<Self>, core: &Rc<Core>, seq: u64) {
         let ready: Vec<(LogOp, Origin)> = {
             let mut st = self.st.borrow_mut();
             st.settled = st.settled.max(seq);
@@ -231,6 +250,7 @@ impl RaftNode {
         for (op, origin) in ready {
             core.route_read(op, origin);
         }
+        self.schedule_flush(core);
     }
 
     /// Propose the batch as one entry (or refuse it when not leader).
@@ -289,12 +309,16 @@ impl RaftNode {
         ops: Vec<LogOp>,
         origins: Vec<Origin>,
     ) -> u64 {
+        let archived = super::types::archive_ops(&ops);
+        let status = self.status(core);
+        crate::shared::bump(&status.proposals, 1);
+        crate::shared::bump(&status.proposed_ops, ops.len() as u64);
         let seq = {
             let mut st = self.st.borrow_mut();
             st.next_seq += 1;
             st.last_proposal = crate::clock::mono_ns();
             let seq = st.next_seq;
-            st.waiting.insert(seq, origins);
+            st.waiting.insert(seq, Waiting { ops, origins });
             seq
         };
         core.track_proposed(seq, ts);
@@ -302,7 +326,7 @@ impl RaftNode {
             instance: self.instance,
             seq,
             ts,
-            ops,
+            ops: archived,
         };
         let (responder, done) = WriteResponder::complete_only();
         self.st.borrow_mut().outbox.push_back((proposal, responder));
@@ -318,9 +342,9 @@ impl RaftNode {
     }
 
     /// A proposal that will not be answered by its apply: tell its clients.
-    fn fail(&self, core: &Rc<Core>, seq: u64, why: &'static str) {
-        let origins = self.st.borrow_mut().waiting.remove(&seq);
-        for origin in origins.into_iter().flatten() {
+    fn fail(self: &Rc<Self>, core: &Rc<Core>, seq: u64, why: &'static str) {
+        let waiting = self.st.borrow_mut().waiting.remove(&seq);
+        for origin in waiting.into_iter().flat_map(|w| w.origins) {
             core.deliver(origin, Reply::err(why));
         }
         self.settle(core, seq);
@@ -403,7 +427,7 @@ impl RaftNode {
             refused.extend(std::mem::take(&mut st.held).into_iter().map(|(_, _, o)| o));
             (std::mem::take(&mut st.waiting), refused)
         };
-        for origin in waiting.into_values().flatten() {
+        for origin in waiting.into_values().flat_map(|w| w.origins) {
             core.deliver(origin, Reply::err(status::OUTCOME_UNKNOWN));
         }
         let refusal = self.refusal(core);
@@ -512,14 +536,14 @@ impl Applier for CoreApplier {
             return;
         };
         let mine = p.instance == node.instance;
-        let origins = if mine {
+        let waiting = if mine {
             node.st.borrow_mut().waiting.remove(&p.seq)
         } else {
             None
         };
         let base = index << POS_BITS;
         core.note_applied(p.ts, mine.then_some(p.seq));
-        if p.ops.is_empty() {
+        if p.is_tick() {
             if mine && node.st.borrow().first_tick == Some(p.seq) {
                 node.first_tick_applied(&core, base, p.ts);
             }
@@ -528,15 +552,25 @@ impl Applier for CoreApplier {
             }
             return;
         }
-        if p.ops.len() >= 1 << POS_BITS {
-            // Never proposed by us (MAX_OPS_PER_ENTRY): a corrupt or foreign
-            // log. Stopping beats diverging.
+        let (ops, origins) = match waiting {
+            Some(w) => (w.ops, w.origins),
+            None => match super::types::unarchive_ops(&p.ops) {
+                Ok(ops) => (ops, Vec::new()),
+                Err(e) => {
+                    // It passed its checksum: a bug or a foreign log.
+                    // Stopping beats diverging.
+                    tracing::error!(index, "undecodable log entry: {e}");
+                    std::process::abort();
+                }
+            },
+        };
+        if ops.len() >= 1 << POS_BITS {
             tracing::error!(index, "log entry with too many operations");
             std::process::abort();
         }
         let leader = mine && node.st.borrow().leading_term != 0;
-        for (pos, op) in p.ops.into_iter().enumerate() {
-            let origin = origins.as_ref().and_then(|o| o.get(pos).copied().flatten());
+        for (pos, op) in ops.into_iter().enumerate() {
+            let origin = origins.get(pos).copied().flatten();
             core.route_committed(base | pos as u64, p.ts, op, origin, leader);
         }
         if mine {

@@ -43,6 +43,9 @@ pub struct RaftStatus {
     pub commit_index: AtomicU64,
     pub applied_index: AtomicU64,
     pub last_tick_ts: AtomicU64,
+    /// Proposals made and the operations in them (batching, for INFO).
+    pub proposals: AtomicU64,
+    pub proposed_ops: AtomicU64,
     /// The leader's client address (`host:port`), empty when none is known.
     pub leader_addr: Mutex<String>,
 }

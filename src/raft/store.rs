@@ -62,6 +62,14 @@ impl Fsync {
     }
 }
 
+/// Appends (batches written) and fdatasyncs of the log, for INFO.
+pub static APPENDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static FSYNCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count(c: &std::sync::atomic::AtomicU64) {
+    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Bytes of recent entries kept decoded for replication.
 const CACHE_BYTES: usize = 64 << 20;
 /// Bytes per segment file before rolling to the next.
@@ -252,6 +260,7 @@ async fn sync_every_second(state: std::rc::Weak<State>) {
         let mut disk = state.disk.lock().await;
         if disk.dirty {
             disk.dirty = false;
+            count(&FSYNCS);
             if let Err(e) = disk.log.sync().await {
                 tracing::error!("log fdatasync failed: {e}");
             }
@@ -355,8 +364,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let refs: Vec<(u64, u64, &[u8])> =
             encoded.iter().map(|(i, t, p)| (*i, *t, &p[..])).collect();
         disk.log.append(&refs).await?;
+        count(&APPENDS);
         match self.state.fsync {
-            Fsync::Always => disk.log.sync().await?,
+            Fsync::Always => {
+                disk.log.sync().await?;
+                count(&FSYNCS);
+            }
             Fsync::EverySec => disk.dirty = true,
             Fsync::No => {}
         }
@@ -425,7 +438,7 @@ mod tests {
                 instance: 1,
                 seq: index,
                 ts: index * 10,
-                ops: Vec::new(),
+                ops: bytes::Bytes::from(format!("ops of {index}").into_bytes()),
             }),
         }
     }

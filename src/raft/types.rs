@@ -38,7 +38,12 @@ impl fmt::Display for PeerAddr {
 
 /// What a normal log entry carries: operations proposed together, with one
 /// logical time.
-#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+///
+/// The operations travel archived (`Vec<LogOp>` in rkyv form): they are
+/// archived once, when proposed, and the same bytes are then written to
+/// the log, kept in its cache and sent to followers without another copy.
+/// The proposer applies the operations it kept; other nodes decode them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
     /// The proposing process (a random id per start) and its running number
     /// for this proposal: on apply, the proposer finds the clients waiting
@@ -47,17 +52,44 @@ pub struct Proposal {
     pub seq: u64,
     /// Logical time (ms): `now` for every operation in it.
     pub ts: u64,
-    pub ops: Vec<LogOp>,
+    /// Archived operations; empty for a Tick.
+    pub ops: bytes::Bytes,
+}
+
+impl Proposal {
+    pub fn is_tick(&self) -> bool {
+        self.ops.is_empty()
+    }
 }
 
 impl fmt::Display for Proposal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.ops.is_empty() {
+        if self.is_tick() {
             write!(f, "tick@{}", self.ts)
         } else {
-            write!(f, "{} ops@{}", self.ops.len(), self.ts)
+            write!(f, "{} bytes of ops@{}", self.ops.len(), self.ts)
         }
     }
+}
+
+/// Archive a proposal's operations (none: a Tick, empty bytes). Archived
+/// as a `Vec`, which is what `unarchive_ops` reads back.
+#[allow(clippy::ptr_arg)]
+pub fn archive_ops(ops: &Vec<LogOp>) -> bytes::Bytes {
+    if ops.is_empty() {
+        return bytes::Bytes::new();
+    }
+    let v: Vec<u8> = rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(ops, Vec::new())
+        .expect("archiving in memory cannot fail");
+    bytes::Bytes::from(v)
+}
+
+/// The operations of a proposal made elsewhere.
+pub fn unarchive_ops(bytes: &[u8]) -> io::Result<Vec<LogOp>> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    unarchive(bytes, "log entry operations")
 }
 
 openraft::declare_raft_types!(
@@ -164,7 +196,14 @@ pub fn decode_membership(bytes: &[u8]) -> io::Result<Membership<u64, PeerAddr>> 
 pub fn encode_payload(p: &EntryPayload<Proposal, u64, PeerAddr>) -> Vec<u8> {
     let (tag, body) = match p {
         EntryPayload::Blank => (TAG_BLANK, Vec::new()),
-        EntryPayload::Normal(d) => (TAG_NORMAL, archive(d)),
+        EntryPayload::Normal(d) => {
+            let mut b = Vec::with_capacity(24 + d.ops.len());
+            for x in [d.instance, d.seq, d.ts] {
+                b.extend_from_slice(&x.to_le_bytes());
+            }
+            b.extend_from_slice(&d.ops);
+            (TAG_NORMAL, b)
+        }
         EntryPayload::Membership(m) => (TAG_MEMBERSHIP, encode_membership(m)),
     };
     let mut out = Vec::with_capacity(1 + body.len());
@@ -176,7 +215,15 @@ pub fn encode_payload(p: &EntryPayload<Proposal, u64, PeerAddr>) -> Vec<u8> {
 pub fn decode_entry(index: u64, term: u64, bytes: &[u8]) -> io::Result<Entry> {
     let payload = match bytes.split_first() {
         Some((&TAG_BLANK, _)) => EntryPayload::Blank,
-        Some((&TAG_NORMAL, body)) => EntryPayload::Normal(unarchive(body, "log entry")?),
+        Some((&TAG_NORMAL, body)) if body.len() >= 24 => {
+            let u = |at: usize| u64::from_le_bytes(body[at..at + 8].try_into().expect("8 bytes"));
+            EntryPayload::Normal(Proposal {
+                instance: u(0),
+                seq: u(8),
+                ts: u(16),
+                ops: bytes::Bytes::copy_from_slice(&body[24..]),
+            })
+        }
         Some((&TAG_MEMBERSHIP, body)) => EntryPayload::Membership(decode_membership(body)?),
         _ => return Err(corrupt("log entry", format!("bad tag at index {index}"))),
     };
@@ -259,16 +306,17 @@ mod tests {
             nodes,
         )
         .unwrap();
+        let ops = vec![LogOp::Cmd {
+            db: 3,
+            cmd: Cmd::DelIfVersion {
+                keys: vec![(b"k".to_vec(), 4)],
+            },
+        }];
         let prop = Proposal {
             instance: 7,
             seq: 9,
             ts: 1_700_000_000_000,
-            ops: vec![LogOp::Cmd {
-                db: 3,
-                cmd: Cmd::DelIfVersion {
-                    keys: vec![(b"k".to_vec(), 4)],
-                },
-            }],
+            ops: archive_ops(&ops),
         };
         for (i, p) in [
             EntryPayload::Blank,
@@ -286,6 +334,11 @@ mod tests {
             assert_eq!(e.log_id, log_id(4, 10 + i as u64));
             assert_eq!(e.payload, p);
         }
+        // Decoding must not depend on the bytes' alignment either.
+        let mut shifted_ops = vec![0u8; 5];
+        shifted_ops.extend_from_slice(&archive_ops(&ops));
+        assert_eq!(unarchive_ops(&shifted_ops[5..]).unwrap(), ops);
+        assert!(unarchive_ops(&[1, 2, 3]).is_err());
         assert!(decode_entry(1, 1, &[9]).is_err());
         assert!(decode_entry(1, 1, &[TAG_NORMAL, 1, 2, 3]).is_err());
 
