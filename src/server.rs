@@ -66,8 +66,10 @@ fn placement(cfg: &Config) -> Result<PoolPlacement> {
 /// SO_REUSEPORT and would otherwise silently share it.
 fn check_port_free(cfg: &Config) -> Result<()> {
     for addr in &cfg.bind {
-        std::net::TcpListener::bind((addr.as_str(), cfg.port))
-            .with_context(|| format!("cannot listen on {addr}:{}", cfg.port))?;
+        for port in [cfg.port, cfg.raft_port()] {
+            std::net::TcpListener::bind((addr.as_str(), port))
+                .with_context(|| format!("cannot listen on {addr}:{port}"))?;
+        }
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod store;
 pub mod types;
 #[allow(dead_code)]
 pub mod vote;
+pub mod wire;
 
 #[cfg(test)]
 mod conformance;

@@ -1,45 +1,159 @@
-//! Peer traffic: openraft's network over glommio TCP.
+//! Peer traffic: openraft's network over glommio TCP (frames in `wire.rs`).
 //!
-//! (This first version connects to no one: it serves one-node clusters,
-//! whose leader never sends an RPC. The framed TCP transport replaces it.)
+//! - **Client side.** openraft makes one [`Peer`] per target and purpose
+//!   (replication, heartbeats, votes), so each has its own connection and a
+//!   snapshot being streamed never delays a heartbeat or a vote. A call
+//!   connects when needed and drops the connection on any error or timeout;
+//!   openraft retries after its backoff, so a lost peer is redialled with
+//!   backoff.
+//! - **Server side.** [`serve`] accepts peers on the raft port; each
+//!   connection is a task answering one request at a time. A frame that is
+//!   not a valid message ends that connection only.
 
 use std::future::Future;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
 
+use glommio::net::{TcpListener, TcpStream};
 use openraft::error::{RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderError,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
+use super::node::RaftNode;
 use super::types::{PeerAddr, TypeConfig, Vote};
+use super::wire::{self, read_frame, write_frame, Request, Response, WTransfer};
 
 type Snapshot = openraft::alias::SnapshotOf<TypeConfig, std::fs::File>;
 
-pub struct Network {
-    _me: u64,
-}
+/// Bytes per snapshot chunk on the wire.
+const CHUNK: usize = 1 << 20;
 
-impl Network {
-    pub fn new(me: u64) -> Network {
-        Network { _me: me }
+pub struct Network;
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Peer;
+
+    async fn new_client(&mut self, target: u64, node: &PeerAddr) -> Peer {
+        Peer {
+            target,
+            addr: node.raft.clone(),
+            conn: None,
+        }
     }
 }
 
 pub struct Peer {
     target: u64,
+    addr: String,
+    conn: Option<TcpStream>,
 }
 
-impl RaftNetworkFactory<TypeConfig> for Network {
-    type Network = Peer;
+fn unreachable(target: u64, e: impl std::fmt::Display) -> Unreachable<TypeConfig> {
+    Unreachable::from_string(format!("node {target}: {e}"))
+}
 
-    async fn new_client(&mut self, target: u64, _node: &PeerAddr) -> Peer {
-        Peer { target }
-    }
+/// `f`, or a timeout error after `ttl`.
+async fn within<T>(ttl: Duration, f: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    futures_lite::future::or(f, async {
+        glommio::timer::sleep(ttl).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"))
+    })
+    .await
 }
 
 impl Peer {
-    fn unreachable(&self) -> Unreachable<TypeConfig> {
-        Unreachable::from_string(format!("no transport to node {}", self.target))
+    async fn stream(&mut self) -> io::Result<&mut TcpStream> {
+        if self.conn.is_none() {
+            let s = TcpStream::connect(self.addr.as_str())
+                .await
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let _ = s.set_nodelay(true);
+            self.conn = Some(s);
+        }
+        Ok(self.conn.as_mut().expect("connected"))
+    }
+
+    async fn exchange(&mut self, req: &Request) -> io::Result<Response> {
+        let s = self.stream().await?;
+        write_frame(s, req).await?;
+        match read_frame::<_, Response>(s).await? {
+            Some(Response::Failed(why)) => Err(io::Error::other(why)),
+            Some(r) => Ok(r),
+            None => Err(io::Error::other("connection closed")),
+        }
+    }
+
+    /// One request and its response within `ttl`; any failure drops the
+    /// connection (the next call redials).
+    async fn call(
+        &mut self,
+        req: &Request,
+        ttl: Duration,
+    ) -> Result<Response, Unreachable<TypeConfig>> {
+        match within(ttl, self.exchange(req)).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.conn = None;
+                Err(unreachable(self.target, e))
+            }
+        }
+    }
+
+    fn unexpected(&mut self, r: Response) -> Unreachable<TypeConfig> {
+        self.conn = None;
+        unreachable(self.target, format!("unexpected response {r:?}"))
+    }
+
+    async fn send_snapshot(
+        &mut self,
+        vote: &Vote,
+        mut file: std::fs::File,
+        ttl: Duration,
+    ) -> io::Result<Vote> {
+        let s = self.stream().await?;
+        let begin = Request::SnapshotBegin {
+            vote: wire::w_vote(vote),
+        };
+        let r = within(ttl, async {
+            write_frame(s, &begin).await?;
+            read_frame::<_, Response>(s).await
+        })
+        .await?;
+        if r != Some(Response::ChunkOk) {
+            return Err(io::Error::other(format!("snapshot refused: {r:?}")));
+        }
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            let chunk = Request::SnapshotChunk {
+                data: buf[..n].to_vec(),
+            };
+            let r = within(ttl, async {
+                write_frame(s, &chunk).await?;
+                read_frame::<_, Response>(s).await
+            })
+            .await?;
+            if r != Some(Response::ChunkOk) {
+                return Err(io::Error::other(format!("snapshot chunk refused: {r:?}")));
+            }
+        }
+        let r = within(ttl, async {
+            write_frame(s, &Request::SnapshotEnd).await?;
+            read_frame::<_, Response>(s).await
+        })
+        .await?;
+        match r {
+            Some(Response::Snapshot { vote }) => Ok(wire::vote(&vote)),
+            other => Err(io::Error::other(format!("snapshot refused: {other:?}"))),
+        }
     }
 }
 
@@ -48,27 +162,256 @@ impl RaftNetworkV2<TypeConfig> for Peer {
 
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable()))
+        let r = self
+            .call(&wire::append_request(&rpc), option.hard_ttl())
+            .await?;
+        Ok(match r {
+            Response::AppendOk => AppendEntriesResponse::Success,
+            Response::AppendPartial(l) => {
+                AppendEntriesResponse::PartialSuccess(wire::log_id_of(&l))
+            }
+            Response::AppendConflict => AppendEntriesResponse::Conflict,
+            Response::HigherVote(v) => AppendEntriesResponse::HigherVote(wire::vote(&v)),
+            other => return Err(RPCError::Unreachable(self.unexpected(other))),
+        })
     }
 
     async fn vote(
         &mut self,
-        _rpc: VoteRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable()))
+        self.vote_call(rpc, option, false).await
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.vote_call(rpc, option, true).await
     }
 
     async fn full_snapshot(
         &mut self,
-        _vote: Vote,
-        _snapshot: Snapshot,
-        _cancel: impl Future<Output = ReplicationClosed> + 'static,
-        _option: RPCOption,
+        vote: Vote,
+        snapshot: Snapshot,
+        cancel: impl Future<Output = ReplicationClosed> + 'static,
+        option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        Err(StreamingError::Unreachable(self.unreachable()))
+        let ttl = option.hard_ttl().max(Duration::from_secs(5));
+        let sent = futures_lite::future::or(
+            async { Ok(self.send_snapshot(&vote, snapshot.snapshot, ttl).await) },
+            async { Err(cancel.await) },
+        )
+        .await;
+        match sent {
+            Ok(Ok(v)) => Ok(SnapshotResponse::new(v)),
+            Ok(Err(e)) => {
+                self.conn = None;
+                Err(StreamingError::Unreachable(unreachable(self.target, e)))
+            }
+            Err(closed) => {
+                self.conn = None;
+                Err(StreamingError::Closed(closed))
+            }
+        }
     }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        let msg = Request::TransferLeader {
+            from: wire::w_vote(req.from_leader()),
+            to: *req.to_node_id(),
+            last: wire::w_log_id(&req.last_log_id().copied()),
+        };
+        match self.call(&msg, option.hard_ttl()).await? {
+            Response::TransferLeader(t) => Ok(match t {
+                WTransfer::Accepted => Ok(()),
+                WTransfer::VoteChanged { expected, actual } => {
+                    Err(TransferLeaderError::VoteChanged {
+                        expected: wire::vote(&expected),
+                        actual: wire::vote(&actual),
+                    })
+                }
+                WTransfer::LogNotFlushed { expected, actual } => {
+                    Err(TransferLeaderError::LogNotFlushed {
+                        expected: wire::log_id_of(&expected),
+                        actual: wire::log_id_of(&actual),
+                    })
+                }
+            }),
+            other => Err(RPCError::Unreachable(self.unexpected(other))),
+        }
+    }
+}
+
+impl Peer {
+    async fn vote_call(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+        pre: bool,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self
+            .call(&wire::vote_request(&rpc, pre), option.hard_ttl())
+            .await?
+        {
+            Response::Vote {
+                vote,
+                granted,
+                last,
+            } => Ok(VoteResponse::new(
+                wire::vote(&vote),
+                wire::log_id_of(&last),
+                granted,
+            )),
+            other => Err(RPCError::Unreachable(self.unexpected(other))),
+        }
+    }
+}
+
+/// Accept peers on the raft port until the node stops.
+pub async fn serve(node: Rc<RaftNode>, listener: TcpListener, snapshot_dir: PathBuf) {
+    loop {
+        match listener.accept().await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                glommio::spawn_local(handle(node.clone(), s, snapshot_dir.clone())).detach();
+            }
+            Err(e) => {
+                tracing::warn!("raft port accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// A snapshot being received: where it goes and the vote it came with.
+struct Receiving {
+    vote: Vote,
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+async fn handle(node: Rc<RaftNode>, mut s: TcpStream, snapshot_dir: PathBuf) {
+    let peer = s.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let mut receiving: Option<Receiving> = None;
+    loop {
+        let req = match read_frame::<_, Request>(&mut s).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(peer, "dropping peer connection: {e}");
+                return;
+            }
+        };
+        let resp = match answer(&node, req, &mut receiving, &snapshot_dir).await {
+            Ok(r) => r,
+            Err(e) => Response::Failed(e.to_string()),
+        };
+        if write_frame(&mut s, &resp).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn answer(
+    node: &Rc<RaftNode>,
+    req: Request,
+    receiving: &mut Option<Receiving>,
+    snapshot_dir: &std::path::Path,
+) -> io::Result<Response> {
+    let raft = &node.raft;
+    Ok(match req {
+        Request::Append {
+            vote,
+            prev,
+            entries,
+            commit,
+        } => {
+            let rpc = wire::append_rpc(&vote, &prev, entries, &commit)?;
+            wire::append_response(raft.append_entries(rpc).await.map_err(io::Error::other)?)
+        }
+        Request::Vote {
+            vote,
+            last,
+            transfer,
+            pre,
+        } => {
+            let rpc = wire::vote_rpc(&vote, &last, transfer);
+            let r = if pre {
+                raft.pre_vote(rpc).await
+            } else {
+                raft.vote(rpc).await
+            };
+            wire::vote_response(&r.map_err(io::Error::other)?)
+        }
+        Request::TransferLeader { from, to, last } => {
+            let req = TransferLeaderRequest::new(wire::vote(&from), to, wire::log_id_of(&last));
+            let r = raft
+                .handle_transfer_leader(req)
+                .await
+                .map_err(io::Error::other)?;
+            Response::TransferLeader(match r {
+                Ok(()) => WTransfer::Accepted,
+                Err(TransferLeaderError::VoteChanged { expected, actual }) => {
+                    WTransfer::VoteChanged {
+                        expected: wire::w_vote(&expected),
+                        actual: wire::w_vote(&actual),
+                    }
+                }
+                Err(TransferLeaderError::LogNotFlushed { expected, actual }) => {
+                    WTransfer::LogNotFlushed {
+                        expected: wire::w_log_id(&expected),
+                        actual: wire::w_log_id(&actual),
+                    }
+                }
+            })
+        }
+        Request::SnapshotBegin { vote } => {
+            std::fs::create_dir_all(snapshot_dir)?;
+            let path = snapshot_dir.join("snapshot.recv");
+            let file = std::fs::File::create(&path)?;
+            *receiving = Some(Receiving {
+                vote: wire::vote(&vote),
+                path,
+                file,
+            });
+            return Ok(Response::ChunkOk);
+        }
+        Request::SnapshotChunk { data } => {
+            let r = receiving
+                .as_mut()
+                .ok_or_else(|| io::Error::other("snapshot chunk without a beginning"))?;
+            r.file.write_all(&data)?;
+            Response::ChunkOk
+        }
+        Request::SnapshotEnd => {
+            let r = receiving
+                .take()
+                .ok_or_else(|| io::Error::other("snapshot end without a beginning"))?;
+            drop(r.file);
+            let mut file = std::fs::File::open(&r.path)?;
+            let meta = super::sm::read_meta(&mut file)?;
+            std::fs::remove_file(&r.path)?;
+            let snapshot = Snapshot {
+                meta,
+                snapshot: file,
+            };
+            let resp = raft
+                .install_full_snapshot(r.vote, snapshot)
+                .await
+                .map_err(io::Error::other)?;
+            Response::Snapshot {
+                vote: wire::w_vote(&resp.vote),
+            }
+        }
+    })
 }

@@ -126,6 +126,11 @@ fn raft_config() -> io::Result<openraft::Config> {
         // keyspace; until then the log is the whole state.
         snapshot_policy: SnapshotPolicy::Never,
         max_payload_entries: 256,
+        // Votes, appends and transfers on loopback or a LAN: a peer that
+        // does not answer within this is treated as unreachable.
+        install_snapshot_timeout: 1000,
+        // A node cut off and back does not disrupt a healthy leader.
+        enable_pre_vote: Some(true),
         ..Default::default()
     }
     .validate()
@@ -151,7 +156,7 @@ impl RaftNode {
         sm.restore()?;
         let mut probe = store.clone();
         let fresh = probe.get_log_state().await?.last_log_id.is_none() && sm.applied().is_none();
-        let network = Network::new(cfg.node_id);
+        let network = Network;
         let raft = Raft::new(
             cfg.node_id,
             Arc::new(raft_config()?),
@@ -161,6 +166,14 @@ impl RaftNode {
         )
         .await
         .map_err(|e| anyhow::anyhow!("starting raft: {e}"))?;
+        let mut listeners = Vec::new();
+        for host in &cfg.bind {
+            let addr = format!("{host}:{}", cfg.raft_port());
+            listeners.push(
+                glommio::net::TcpListener::bind(addr.as_str())
+                    .map_err(|e| anyhow::anyhow!("cannot listen for peers on {addr}: {e}"))?,
+            );
+        }
         let members = cfg.members();
         if fresh && members.iter().any(|p| p.id == cfg.node_id) {
             let nodes: BTreeMap<u64, PeerAddr> =
@@ -181,6 +194,9 @@ impl RaftNode {
         });
         glommio::spawn_local(follow_metrics(Rc::downgrade(core), node.clone())).detach();
         glommio::spawn_local(hand_over(node.clone())).detach();
+        for l in listeners {
+            glommio::spawn_local(super::network::serve(node.clone(), l, dir.join("sm"))).detach();
+        }
         glommio::spawn_local(idle_ticks(Rc::downgrade(core), Rc::downgrade(&node))).detach();
         Ok(node)
     }
@@ -333,8 +349,12 @@ impl RaftNode {
         self.outbox_wake.wake_all();
         let (node, core) = (self.clone(), core.clone());
         glommio::spawn_local(async move {
-            if !matches!(done.await, Ok(Ok(_))) {
-                node.fail(&core, seq, status::OUTCOME_UNKNOWN);
+            match done.await {
+                Ok(Ok(_)) => {}
+                other => {
+                    tracing::debug!(seq, "proposal not applied here: {other:?}");
+                    node.fail(&core, seq, status::OUTCOME_UNKNOWN);
+                }
             }
         })
         .detach();
@@ -348,6 +368,24 @@ impl RaftNode {
             core.deliver(origin, Reply::err(why));
         }
         self.settle(core, seq);
+        let retry_tick = {
+            let st = self.st.borrow();
+            st.first_tick == Some(seq) && st.leading_term != 0
+        };
+        if retry_tick {
+            // openraft refuses writes until a quorum has acknowledged the
+            // new leader: try the first Tick again shortly.
+            let (node, core) = (self.clone(), core.clone());
+            glommio::spawn_local(async move {
+                glommio::timer::sleep(Duration::from_millis(5)).await;
+                if node.st.borrow().first_tick == Some(seq) {
+                    let ts = core.stamp_time();
+                    let again = node.tick(&core, ts);
+                    node.st.borrow_mut().first_tick = Some(again);
+                }
+            })
+            .detach();
+        }
     }
 
     /// Propose a Tick: an entry with no operation that moves the clock.

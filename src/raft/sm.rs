@@ -117,7 +117,7 @@ fn decode_meta(b: &[u8]) -> io::Result<SnapshotMeta> {
 
 /// Read a snapshot file's metadata; the file is left at the start of the
 /// state dump.
-fn read_meta(f: &mut File) -> io::Result<SnapshotMeta> {
+pub fn read_meta(f: &mut File) -> io::Result<SnapshotMeta> {
     f.seek(SeekFrom::Start(0))?;
     let mut head = [0u8; 12];
     f.read_exact(&mut head)?;
