@@ -62,13 +62,28 @@ fn placement(cfg: &Config) -> Result<PoolPlacement> {
     Ok(PoolPlacement::Custom(sets))
 }
 
-/// Fail early, as Redis does, when the port is taken: our listeners use
-/// SO_REUSEPORT and would otherwise silently share it.
+/// Whether some socket listens on TCP `port` (any address), per the
+/// kernel's tables.
+fn listening_on(port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
+            t.lines().skip(1).any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                // local_address is column 1, st (0A = LISTEN) column 3.
+                cols.len() > 3 && cols[1].ends_with(&want) && cols[3] == "0A"
+            })
+        })
+    })
+}
+
+/// Fail early, as Redis does, when a port is taken: our listeners use
+/// SO_REUSEPORT and would otherwise silently share it. Connections of a
+/// killed predecessor that linger do not count, only a listener does.
 fn check_port_free(cfg: &Config) -> Result<()> {
-    for addr in &cfg.bind {
-        for port in [cfg.port, cfg.raft_port()] {
-            std::net::TcpListener::bind((addr.as_str(), port))
-                .with_context(|| format!("cannot listen on {addr}:{port}"))?;
+    for port in [cfg.port, cfg.raft_port()] {
+        if listening_on(port) {
+            bail!("cannot listen on port {port}: Address already in use");
         }
     }
     Ok(())

@@ -91,6 +91,52 @@ impl Server {
         panic!("cachecat did not restart");
     }
 
+    /// Start a node at a given port and directory (clusters), waiting until
+    /// it answers PING.
+    pub fn start_at(port: u16, dir: PathBuf, args: Vec<String>) -> Server {
+        let bin = env!("CARGO_BIN_EXE_cachecat").to_string();
+        let child = spawn(&bin, &args);
+        let mut s = Server {
+            port,
+            dir,
+            child,
+            bin,
+            args,
+        };
+        assert!(s.wait_ready(), "node on port {port} did not start");
+        s
+    }
+
+    /// Kill with SIGKILL and leave it down.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again after `kill9`.
+    pub fn restart(&mut self) {
+        for _ in 0..50 {
+            self.child = spawn(&self.bin, &self.args);
+            if self.wait_ready() {
+                return;
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("cachecat did not restart");
+    }
+
+    /// Send a signal (SIGSTOP, SIGCONT...) to the process.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill -{sig}");
+    }
+
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -132,6 +178,100 @@ impl Server {
     }
 }
 
+/// A cluster of nodes on loopback, each with its own ports and directory,
+/// all started with the same peer list.
+pub struct Cluster {
+    pub nodes: Vec<Server>,
+}
+
+impl Cluster {
+    pub fn start(n: usize, extra: &[&str]) -> Cluster {
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let mut peers = Vec::new();
+        for (i, (cp, rp)) in ports.iter().enumerate() {
+            peers.push("--peer".to_string());
+            peers.push(format!("{}=127.0.0.1:{cp}:{rp}", i + 1));
+        }
+        let nodes = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (cp, rp))| {
+                let dir = std::env::temp_dir()
+                    .join(format!("cachecat-cluster-{}-{cp}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&dir);
+                let mut args: Vec<String> = [
+                    "--port",
+                    &cp.to_string(),
+                    "--raft-port",
+                    &rp.to_string(),
+                    "--node-id",
+                    &(i + 1).to_string(),
+                    "--dir",
+                    &dir.display().to_string(),
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                if !extra.contains(&"--threads") {
+                    args.extend(["--threads".into(), "1".into()]);
+                }
+                args.extend(peers.iter().cloned());
+                args.extend(extra.iter().map(|s| s.to_string()));
+                Server::start_at(*cp, dir, args)
+            })
+            .collect();
+        Cluster { nodes }
+    }
+
+    /// The index of the node whose ROLE says master, among `among`, waiting
+    /// up to `secs` for one.
+    pub fn leader_among(&self, among: &[usize], secs: u64) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            for &i in among {
+                if let Ok(mut c) = Client::try_connect(self.nodes[i].port) {
+                    if c.cmd("ROLE").starts_with("*3\r\n$6\r\nmaster") {
+                        return i;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "no leader among {among:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn leader(&self, secs: u64) -> usize {
+        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        self.leader_among(&all, secs)
+    }
+
+    /// A field of INFO raft on node `i`.
+    pub fn raft_field(&self, i: usize, field: &str) -> String {
+        let info = self.nodes[i].client().cmd("INFO raft");
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("no {field} in {info}"))
+            .trim()
+            .to_string()
+    }
+
+    /// Wait until the given nodes have applied the same index.
+    pub fn converge(&self, among: &[usize], secs: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let applied: Vec<u64> = among
+                .iter()
+                .map(|&i| self.raft_field(i, "raft_applied_index").parse().unwrap())
+                .collect();
+            if applied.windows(2).all(|w| w[0] == w[1]) {
+                return applied[0];
+            }
+            assert!(Instant::now() < deadline, "no convergence: {applied:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 fn spawn(bin: &str, args: &[String]) -> Child {
     Command::new(bin)
         .args(args)
@@ -166,6 +306,17 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 }
 
 impl Client {
+    /// Connect, or fail (a node that is down).
+    pub fn try_connect(port: u16) -> std::io::Result<Client> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_nodelay(true)?;
+        Ok(Client {
+            r: BufReader::new(s.try_clone()?),
+            w: s,
+        })
+    }
+
     pub fn connect(port: u16) -> Client {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

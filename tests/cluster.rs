@@ -1,0 +1,167 @@
+//! Three-node clusters on loopback, real processes: election, replication,
+//! what followers refuse and what they still serve, leader kill and
+//! re-election, restart of one node and of all, and a paused leader that
+//! loses its place.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{encode, Client, Cluster};
+
+const READONLY: &str = "-READONLY You can't write against a read only replica.\r\n";
+
+fn int(reply: &str) -> i64 {
+    reply[1..]
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("not an integer: {reply:?}"))
+}
+
+fn others(n: usize, but: usize) -> Vec<usize> {
+    (0..n).filter(|&i| i != but).collect()
+}
+
+/// INCR `key` `n` times in one pipeline; every reply must be the next count.
+fn incr_pipeline(c: &mut Client, key: &str, n: i64, from: i64) {
+    let mut batch = Vec::new();
+    for _ in 0..n {
+        batch.extend(encode(&[b"INCR", key.as_bytes()]));
+    }
+    c.send_raw(&batch);
+    for i in 0..n {
+        assert_eq!(int(&c.read_reply()), from + i + 1);
+    }
+}
+
+#[test]
+fn three_nodes_elect_replicate_refuse_on_followers_and_fail_over() {
+    let mut cl = Cluster::start(3, &[]);
+    let l = cl.leader(15);
+    let mut c = cl.nodes[l].client();
+    assert_eq!(c.cmd("SET k v"), "+OK\r\n");
+    incr_pipeline(&mut c, "n", 200, 0);
+    assert_eq!(c.cmd("MSET a 1 b 2 c 3"), "+OK\r\n");
+    assert_eq!(c.cmd("SET t v PX 60000"), "+OK\r\n");
+
+    // Followers: keyspace commands, reads included, are refused; the rest
+    // works, and ROLE names the leader.
+    let leader_port = cl.nodes[l].port;
+    for f in others(3, l) {
+        let mut c = cl.nodes[f].client();
+        assert_eq!(c.cmd("GET k"), READONLY);
+        assert_eq!(c.cmd("SET k w"), READONLY);
+        assert_eq!(c.cmd("DBSIZE"), READONLY);
+        assert_eq!(c.cmd("MULTI"), "+OK\r\n");
+        assert_eq!(c.cmd("INCR n"), "+QUEUED\r\n");
+        assert_eq!(c.cmd("EXEC"), READONLY);
+        assert_eq!(c.cmd("PING"), "+PONG\r\n");
+        assert_eq!(c.cmd("ECHO hi"), "$2\r\nhi\r\n");
+        assert_eq!(c.cmd("SELECT 2"), "+OK\r\n");
+        assert_eq!(c.cmd("CLIENT SETNAME x"), "+OK\r\n");
+        assert!(c.cmd("HELLO 2").starts_with("*14\r\n"));
+        assert!(c.cmd("COMMAND COUNT").starts_with(':'));
+        assert!(c
+            .cmd("CONFIG GET port")
+            .contains(&cl.nodes[f].port.to_string()));
+        assert!(c.cmd("INFO server").contains("redis_version"));
+        let role = c.cmd("ROLE");
+        assert!(
+            role.starts_with(&format!(
+                "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{leader_port}\r\n$9\r\nconnected\r\n:"
+            )),
+            "{role}"
+        );
+        let info = c.cmd("INFO replication");
+        assert!(info.contains("role:slave\r\n"), "{info}");
+        assert!(
+            info.contains(&format!("master_port:{leader_port}\r\n")),
+            "{info}"
+        );
+        assert_eq!(
+            c.cmd("SUBSCRIBE ch"),
+            "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+        );
+    }
+    cl.converge(&[0, 1, 2], 10);
+
+    // Kill the leader: another takes over with every acknowledged write.
+    cl.nodes[l].kill9();
+    let rest = others(3, l);
+    let l2 = cl.leader_among(&rest, 15);
+    let mut c = cl.nodes[l2].client();
+    assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
+    assert_eq!(c.cmd("GET n"), "$3\r\n200\r\n");
+    assert_eq!(
+        c.cmd("MGET a b c"),
+        "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    let pttl = int(&c.cmd("PTTL t"));
+    assert!((40_000..=60_000).contains(&pttl), "deadline kept: {pttl}");
+    incr_pipeline(&mut c, "n", 50, 200);
+
+    // The old leader comes back as a follower and catches up.
+    cl.nodes[l].restart();
+    cl.converge(&[0, 1, 2], 15);
+    assert_eq!(cl.nodes[l].client().cmd("GET n"), READONLY);
+    assert_eq!(cl.raft_field(l, "raft_role"), "follower");
+
+    // Kill every node and start them all again: nothing acknowledged lost.
+    for n in cl.nodes.iter_mut() {
+        n.kill9();
+    }
+    for n in cl.nodes.iter_mut() {
+        n.restart();
+    }
+    let l3 = cl.leader(20);
+    let mut c = cl.nodes[l3].client();
+    assert_eq!(c.cmd("GET n"), "$3\r\n250\r\n");
+    assert_eq!(c.cmd("GET k"), "$1\r\nv\r\n");
+    assert_eq!(c.cmd("INCR n"), ":251\r\n");
+    cl.converge(&[0, 1, 2], 15);
+}
+
+#[test]
+fn a_paused_leader_is_replaced_serves_nothing_after_and_drops_its_clients() {
+    let cl = Cluster::start(3, &[]);
+    let l = cl.leader(15);
+    let mut old = cl.nodes[l].client();
+    assert_eq!(old.cmd("SET k before"), "+OK\r\n");
+    cl.nodes[l].signal("STOP");
+    let rest = others(3, l);
+    let l2 = cl.leader_among(&rest, 15);
+    let mut c = cl.nodes[l2].client();
+    assert_eq!(c.cmd("GET k"), "$6\r\nbefore\r\n");
+    assert_eq!(c.cmd("SET k after"), "+OK\r\n");
+    // A read sent to the paused leader is answered only once it runs
+    // again, and never with the value it held before being deposed.
+    old.send_raw(&encode(&[b"GET", b"k"]));
+    cl.nodes[l].signal("CONT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut r = std::io::Read::by_ref(&mut old.r);
+    let mut got = Vec::new();
+    let _ = old.w.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = [0u8; 256];
+    while Instant::now() < deadline {
+        match std::io::Read::read(&mut r, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let got = String::from_utf8_lossy(&got);
+    assert!(
+        !got.contains("before"),
+        "a deposed leader served a stale read: {got:?}"
+    );
+    // Its normal clients are disconnected so they look for the leader.
+    assert!(
+        got.is_empty()
+            || got.starts_with("-READONLY")
+            || got.starts_with("-MASTERDOWN")
+            || got == "$5\r\nafter\r\n",
+        "{got:?}"
+    );
+    let mut again = cl.nodes[l].client();
+    assert_eq!(again.cmd("GET k"), READONLY);
+    cl.converge(&[0, 1, 2], 15);
+}
