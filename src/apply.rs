@@ -61,9 +61,34 @@ impl Core {
         self.shared.applied[self.id].fetch_max(index, Ordering::AcqRel);
     }
 
+    /// A read evaluated here needs the read lease (INFO keyspace, which
+    /// every node answers about itself, excepted).
+    fn read_refused(&self, seq: &Seq) -> Option<cachecat_io::Reply> {
+        let info = matches!(
+            &seq.op,
+            LogOp::Cmd {
+                cmd: cachecat_shards::cmd::Cmd::KeyspaceInfo,
+                ..
+            }
+        );
+        if !seq.read_only || info || self.shared.raft.lease_held() {
+            return None;
+        }
+        Some(
+            self.shared
+                .raft
+                .refusal()
+                .unwrap_or_else(|| cachecat_io::Reply::err(crate::raft::status::NO_LEADER)),
+        )
+    }
+
     fn apply_entry(self: &Rc<Self>, mut seq: Arc<Seq>) {
         let ctx = seq.ctx();
         if seq.all || seq.mask.count_ones() == 1 {
+            if let Some(refused) = self.read_refused(&seq) {
+                self.deliver(seq.origin, refused);
+                return;
+            }
             let reply = {
                 let mut shard = self.shard.borrow_mut();
                 let ok = watches_hold(&seq.op, &shard, ctx.now, |_| true);
@@ -173,7 +198,10 @@ impl Core {
             }
         }
         let ctx = seq.ctx();
-        let reply = with_op(&mut seq, |op| apply(op, &mut temp, ctx, g.watch_ok));
+        let reply = match self.read_refused(&seq) {
+            Some(refused) => refused,
+            None => with_op(&mut seq, |op| apply(op, &mut temp, ctx, g.watch_ok)),
+        };
         self.deliver(seq.origin, reply);
         if seq.read_only || self.shared.no_barrier() {
             return;

@@ -87,7 +87,8 @@ pub enum Msg {
     /// (Part of) a reply for a waiting request.
     Done { req: u32, reply: Reply },
     /// A read clock too far behind physical time: the sequencer advances it
-    /// and answers (after an idle spell, when it ticks rarely).
+    /// and answers (after an idle spell, when it ticks rarely). Any other
+    /// core just answers: a round trip (lease revocation).
     Tick { from: usize, req: u32 },
     /// A core's subscriber count of a channel (at its owner) or of a
     /// pattern (at every core) changes; acknowledged when `req` is set.
@@ -109,6 +110,12 @@ pub enum Msg {
     Deliver {
         channel: bytes::Bytes,
         msg: bytes::Bytes,
+    },
+    /// A RAFT command for the raft core.
+    RaftAdmin {
+        from: usize,
+        req: u32,
+        argv: Vec<Vec<u8>>,
     },
     /// PUBSUB CHANNELS / NUMSUB, about the channels this core owns.
     PubsubQuery {
@@ -314,6 +321,9 @@ impl Core {
                 self.deliver(Some((from, req)), Reply::Int(n));
             }
             Msg::Deliver { channel, msg } => self.on_deliver(&channel, &msg),
+            Msg::RaftAdmin { from, req, argv } => {
+                crate::raft::admin::spawn(self.clone(), Some((from, req)), argv);
+            }
             Msg::PubsubQuery { from, req, q } => {
                 let r = self.on_query(&q);
                 self.deliver(Some((from, req)), r);
@@ -367,8 +377,16 @@ impl Core {
         self.unlocked.until(|| !self.touches_locked(cmd)).await;
     }
 
-    /// Evaluate a read on this core's shard at the current read clock.
+    /// Evaluate a read on this core's shard at the current read clock, if
+    /// this node still holds its read lease.
     pub fn eval_read(&self, db: u32, cmd: &mut Cmd) -> Reply {
+        if !self.shared.raft.lease_held() {
+            return self
+                .shared
+                .raft
+                .refusal()
+                .unwrap_or_else(|| cachecat_io::Reply::err(crate::raft::status::NO_LEADER));
+        }
         let ctx = OpCtx {
             now: self.read_now(),
             index: 0,
@@ -406,6 +424,19 @@ impl Core {
         self.pending.wait(req).await
     }
 
+    /// A round trip to every other core: each has finished whatever it was
+    /// evaluating when this started.
+    pub async fn ping_all_cores(self: &Rc<Self>) {
+        if self.n == 1 {
+            return;
+        }
+        let req = self.pending.register(self.n as u32 - 1, Merge::Ok);
+        for to in (0..self.n).filter(|&c| c != self.id) {
+            self.send(to, Msg::Tick { from: self.id, req });
+        }
+        self.pending.wait(req).await;
+    }
+
     /// Make sure the read clock is no more than `slack` ms behind physical
     /// time `now` (as far as unapplied writes allow) before evaluating reads.
     pub async fn fresh_read_clock(self: &Rc<Self>, now: u64, slack: u64) {
@@ -426,6 +457,24 @@ impl Core {
     pub async fn propose(self: &Rc<Self>, op: LogOp) -> Reply {
         let req = self.submit(op);
         self.pending.wait(req).await
+    }
+
+    /// A RAFT admin command for the raft core.
+    pub fn raft_admin(self: &Rc<Self>, argv: Vec<Vec<u8>>) -> u32 {
+        let req = self.pending.register(1, Merge::Single);
+        if self.id == 0 {
+            crate::raft::admin::spawn(self.clone(), Some((self.id, req)), argv);
+        } else {
+            self.send(
+                0,
+                Msg::RaftAdmin {
+                    from: self.id,
+                    req,
+                    argv,
+                },
+            );
+        }
+        req
     }
 
     /// Hand an operation to the sequencer without waiting; the reply arrives

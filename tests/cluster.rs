@@ -165,3 +165,121 @@ fn a_paused_leader_is_replaced_serves_nothing_after_and_drops_its_clients() {
     assert_eq!(again.cmd("GET k"), READONLY);
     cl.converge(&[0, 1, 2], 15);
 }
+
+/// What a client that retries INCR across failovers saw.
+#[derive(Default, Debug)]
+struct Tally {
+    acked: i64,
+    /// Replies that leave the outcome open (connection lost while waiting,
+    /// "outcome unknown").
+    unknown: i64,
+    last: i64,
+}
+
+/// INCR `key` through whichever node leads, until `stop`: refusals (a
+/// follower, no leader) are retried elsewhere; anything else is counted.
+fn incr_writer(
+    ports: Vec<u16>,
+    key: &'static str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Tally {
+    use std::io::{BufRead, BufReader, Write};
+    let mut t = Tally::default();
+    let cmd = encode(&[b"INCR", key.as_bytes()]);
+    let mut next = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let port = ports[next % ports.len()];
+        next += 1;
+        let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            continue;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        loop {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            if w.write_all(&cmd).is_err() {
+                break;
+            }
+            let mut line = String::new();
+            match r.read_line(&mut line) {
+                Ok(0) | Err(_) => {
+                    t.unknown += 1;
+                    break;
+                }
+                Ok(_) => {}
+            }
+            if let Some(n) = line.strip_prefix(':') {
+                let n: i64 = n.trim().parse().unwrap();
+                assert!(n > t.last, "counter went back: {n} after {}", t.last);
+                t.last = n;
+                t.acked += 1;
+            } else if line.starts_with("-READONLY") || line.starts_with("-MASTERDOWN") {
+                std::thread::sleep(Duration::from_millis(20));
+                break;
+            } else if line.contains("outcome unknown") {
+                t.unknown += 1;
+                break;
+            } else {
+                panic!("unexpected reply {line:?}");
+            }
+        }
+    }
+    t
+}
+
+#[test]
+fn membership_changes_under_load_keep_every_acknowledged_write() {
+    let mut cl = Cluster::start(3, &[]);
+    let l = cl.leader(15);
+    let (joiner, addr) = cl.start_joiner(4);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ports: Vec<u16> = cl.nodes.iter().map(|n| n.port).collect();
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || incr_writer(ports, "c", stop))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let mut admin = cl.nodes[l].client();
+    assert_eq!(admin.cmd(&format!("RAFT ADD-LEARNER 4 {addr}")), "+OK\r\n");
+    assert_eq!(admin.cmd("RAFT PROMOTE 4"), "+OK\r\n");
+    let status = admin.cmd("RAFT STATUS");
+    assert!(status.contains("$7\r\nmembers\r\n*4\r\n"), "{status}");
+    // A follower leaves; then leadership moves to the new node.
+    let gone = others(3, l)[0];
+    assert_eq!(admin.cmd(&format!("RAFT REMOVE {}", gone + 1)), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(admin.cmd("RAFT TRANSFER-LEADER 4"), "+OK\r\n");
+    assert_eq!(cl.leader_among(&[joiner], 10), joiner);
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let t = writer.join().unwrap();
+    assert!(t.acked > 20, "{t:?}");
+    let mut c = cl.nodes[joiner].client();
+    let final_count: i64 = c.cmd("GET c").lines().nth(1).unwrap().parse().unwrap();
+    assert!(
+        final_count >= t.acked && final_count <= t.acked + t.unknown,
+        "count {final_count} for {t:?}"
+    );
+    // The removed node no longer takes part; the others agree.
+    let rest: Vec<usize> = (0..4).filter(|&i| i != gone).collect();
+    cl.converge(&rest, 15);
+    // Errors keep Redis's shape and leave the cluster as it was.
+    assert!(c
+        .cmd("RAFT NOPE")
+        .starts_with("-ERR unknown subcommand 'NOPE'"));
+    assert!(c.cmd("RAFT PROMOTE x").starts_with("-ERR invalid node id"));
+    assert!(c
+        .cmd("RAFT ADD-LEARNER 9 nohost")
+        .starts_with("-ERR invalid address"));
+    assert!(c
+        .cmd("RAFT TRANSFER-LEADER 77")
+        .starts_with("-ERR node 77 is not a voter"));
+    let follower = rest.iter().copied().find(|&i| i != joiner).unwrap();
+    assert!(cl.nodes[follower]
+        .client()
+        .cmd("RAFT PROMOTE 4")
+        .starts_with("-ERR this node is not the leader: send cluster changes to 127.0.0.1:"));
+}

@@ -200,6 +200,10 @@ pub async fn dispatch(
         "info" => info::run(core, conn, &argv).await,
         "command" => introspect::command(conn, &argv),
         "role" => role::role(core),
+        "raft" => {
+            let req = core.raft_admin(argv);
+            core.pending.wait(req).await
+        }
         "config" | "time" | "lastsave" | "function" | "memory" | "debug" => {
             server::run(core, conn, spec, &argv).await
         }

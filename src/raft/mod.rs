@@ -6,8 +6,7 @@
 //! truncate, purge). openraft's storage traits over these, the peer
 //! transport and the state machine follow.
 
-// Wired into the server with the log store and transport (the Raft stage);
-// until then only its tests use it.
+pub mod admin;
 #[allow(dead_code)]
 pub mod log;
 pub mod network;

@@ -87,6 +87,9 @@ struct NodeState {
     last_proposal: u64,
     /// Voters of the effective membership.
     voters: BTreeSet<u64>,
+    /// The lease is revoked and must not be renewed (a leadership transfer
+    /// or the leader's removal is under way).
+    lease_on_hold: bool,
 }
 
 struct Waiting {
@@ -431,7 +434,7 @@ impl RaftNode {
         } else if !leading && was != 0 {
             self.step_down(core);
         }
-        if leading {
+        if leading && !self.st.borrow().lease_on_hold {
             let until = if voters.len() == 1 && voters.contains(&self.id) {
                 // Alone: no other leader can exist without us.
                 u64::MAX
@@ -456,6 +459,7 @@ impl RaftNode {
             let mut st = self.st.borrow_mut();
             st.leading_term = 0;
             st.first_tick = None;
+            st.lease_on_hold = false;
             st.settled = st.next_seq;
             let mut refused: Vec<Origin> = std::mem::take(&mut st.batch)
                 .into_iter()
@@ -489,6 +493,30 @@ impl RaftNode {
             }
         })
         .detach();
+    }
+
+    /// Stop serving reads and make sure no core is still evaluating one
+    /// under the old lease: every core has acknowledged the revocation when
+    /// this returns. The lease stays revoked until `release_lease`.
+    pub async fn revoke_lease(&self, core: &Rc<Core>) {
+        self.st.borrow_mut().lease_on_hold = true;
+        self.status(core).lease_until.store(0, Release);
+        core.ping_all_cores().await;
+    }
+
+    /// A transfer or removal did not happen: serve again (the next quorum
+    /// acknowledgement renews the lease).
+    pub fn release_lease(&self) {
+        self.st.borrow_mut().lease_on_hold = false;
+    }
+
+    /// The voters of the effective membership.
+    pub fn voters(&self) -> BTreeSet<u64> {
+        self.st.borrow().voters.clone()
+    }
+
+    pub fn is_leading(&self) -> bool {
+        self.st.borrow().leading_term != 0
     }
 
     /// This term's first Tick is applied (routed): once every shard has

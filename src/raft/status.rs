@@ -75,6 +75,13 @@ impl RaftStatus {
         }
     }
 
+    /// Whether reads may be evaluated at all (checked again by the core
+    /// that evaluates, without a clock read): cleared when the lease is
+    /// revoked before a leadership transfer or removal, or on stepping down.
+    pub fn lease_held(&self) -> bool {
+        self.role() == LEADER && self.lease_until.load(Acquire) != 0
+    }
+
     /// Wait until this node may run keyspace commands (leader, first Tick
     /// applied, lease held), or say why not: READONLY on a follower that
     /// knows its leader; MASTERDOWN when no leader emerges (or the lease is

@@ -182,6 +182,9 @@ impl Server {
 /// all started with the same peer list.
 pub struct Cluster {
     pub nodes: Vec<Server>,
+    /// The --peer flags every initial member got.
+    peers: Vec<String>,
+    extra: Vec<String>,
 }
 
 impl Cluster {
@@ -192,35 +195,51 @@ impl Cluster {
             peers.push("--peer".to_string());
             peers.push(format!("{}=127.0.0.1:{cp}:{rp}", i + 1));
         }
-        let nodes = ports
-            .iter()
-            .enumerate()
-            .map(|(i, (cp, rp))| {
-                let dir = std::env::temp_dir()
-                    .join(format!("cachecat-cluster-{}-{cp}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&dir);
-                let mut args: Vec<String> = [
-                    "--port",
-                    &cp.to_string(),
-                    "--raft-port",
-                    &rp.to_string(),
-                    "--node-id",
-                    &(i + 1).to_string(),
-                    "--dir",
-                    &dir.display().to_string(),
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-                if !extra.contains(&"--threads") {
-                    args.extend(["--threads".into(), "1".into()]);
-                }
-                args.extend(peers.iter().cloned());
-                args.extend(extra.iter().map(|s| s.to_string()));
-                Server::start_at(*cp, dir, args)
-            })
-            .collect();
-        Cluster { nodes }
+        let mut cl = Cluster {
+            nodes: Vec::new(),
+            peers,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        for (i, (cp, rp)) in ports.iter().enumerate() {
+            let s = cl.node(i as u64 + 1, *cp, *rp);
+            cl.nodes.push(s);
+        }
+        cl
+    }
+
+    fn node(&self, id: u64, cp: u16, rp: u16) -> Server {
+        let dir =
+            std::env::temp_dir().join(format!("cachecat-cluster-{}-{cp}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut args: Vec<String> = [
+            "--port",
+            &cp.to_string(),
+            "--raft-port",
+            &rp.to_string(),
+            "--node-id",
+            &id.to_string(),
+            "--dir",
+            &dir.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if !self.extra.iter().any(|e| e == "--threads") {
+            args.extend(["--threads".into(), "1".into()]);
+        }
+        args.extend(self.peers.iter().cloned());
+        args.extend(self.extra.iter().cloned());
+        Server::start_at(cp, dir, args)
+    }
+
+    /// Start a node that is not among the initial members: it waits to be
+    /// added (RAFT ADD-LEARNER). Returns its index and its
+    /// `host:client-port:raft-port`.
+    pub fn start_joiner(&mut self, id: u64) -> (usize, String) {
+        let (cp, rp) = (free_port(), free_port());
+        let s = self.node(id, cp, rp);
+        self.nodes.push(s);
+        (self.nodes.len() - 1, format!("127.0.0.1:{cp}:{rp}"))
     }
 
     /// The index of the node whose ROLE says master, among `among`, waiting

@@ -1,0 +1,294 @@
+//! The RAFT command family: cluster status and membership changes, run on
+//! the raft core (other cores forward them).
+//!
+//! - `RAFT STATUS`: this node's view (any node).
+//! - `RAFT ADD-LEARNER id host:client-port:raft-port`: add a node that
+//!   receives the log (by snapshot, then entries) without voting; replies
+//!   once it has caught up.
+//! - `RAFT PROMOTE id [id ...]`: make learners voters (joint consensus).
+//! - `RAFT REMOVE id`: take a node out (a voter first stops voting).
+//! - `RAFT TRANSFER-LEADER id`: hand leadership to a voter.
+//!
+//! Changes are made on the leader; elsewhere they are refused with the
+//! leader's address. Before handing leadership away (a transfer, or the
+//! leader removing itself) the read lease is revoked on every core, since
+//! the new leader may serve writes before our lease would have run out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use cachecat_io::Reply;
+use openraft::async_runtime::watch::WatchReceiver;
+use openraft::ChangeMembers;
+
+use super::node::RaftNode;
+use super::types::PeerAddr;
+use crate::core::Core;
+use crate::raft::node::Origin;
+
+/// How long a leadership transfer may take before it is reported failed.
+const TRANSFER_WAIT: Duration = Duration::from_secs(5);
+
+/// Run `argv` (RAFT ...) on the raft core and deliver the reply.
+pub fn spawn(core: Rc<Core>, origin: Origin, argv: Vec<Vec<u8>>) {
+    glommio::spawn_local(async move {
+        let reply = match core.raft.get().cloned() {
+            Some(node) => run(&core, &node, &argv).await,
+            None => Reply::err("ERR the Raft node is not running yet"),
+        };
+        core.deliver(origin, reply);
+    })
+    .detach();
+}
+
+fn arg(a: &[u8]) -> String {
+    String::from_utf8_lossy(a).to_ascii_uppercase()
+}
+
+fn node_id(a: &[u8]) -> Option<u64> {
+    std::str::from_utf8(a).ok()?.parse().ok().filter(|&n| n > 0)
+}
+
+fn err(text: String) -> Reply {
+    Reply::Error(text.into())
+}
+
+async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
+    let sub = arg(&a[1]);
+    let wrong = || {
+        err(format!(
+            "ERR wrong number of arguments for 'raft|{}' command",
+            sub.to_lowercase()
+        ))
+    };
+    if sub == "STATUS" {
+        return if a.len() == 2 {
+            status(core, node)
+        } else {
+            wrong()
+        };
+    }
+    if !matches!(
+        sub.as_str(),
+        "ADD-LEARNER" | "PROMOTE" | "REMOVE" | "TRANSFER-LEADER"
+    ) {
+        return err(format!(
+            "ERR unknown subcommand '{}'. Try RAFT STATUS, ADD-LEARNER, PROMOTE, REMOVE, TRANSFER-LEADER.",
+            String::from_utf8_lossy(&a[1])
+        ));
+    }
+    if !node.is_leading() {
+        let st = &core.shared.raft;
+        let at = st.leader_addr();
+        return err(if at.is_empty() {
+            "ERR no leader is known: cluster changes go to the leader".to_string()
+        } else {
+            format!("ERR this node is not the leader: send cluster changes to {at}")
+        });
+    }
+    let ids: Option<Vec<u64>> = a[2..].iter().map(|x| node_id(x)).collect();
+    match sub.as_str() {
+        "ADD-LEARNER" => {
+            if a.len() != 4 {
+                return wrong();
+            }
+            let Some(id) = node_id(&a[2]) else {
+                return err("ERR invalid node id".into());
+            };
+            let Some(addr) = parse_addr(&a[3]) else {
+                return err("ERR invalid address, expected host:client-port:raft-port".into());
+            };
+            match node.raft.add_learner(id, addr, true).await {
+                Ok(_) => Reply::Ok,
+                Err(e) => err(format!("ERR {e}")),
+            }
+        }
+        "PROMOTE" => {
+            let Some(ids) = ids.filter(|v| !v.is_empty()) else {
+                return if a.len() < 3 {
+                    wrong()
+                } else {
+                    err("ERR invalid node id".into())
+                };
+            };
+            let ids: BTreeSet<u64> = ids.into_iter().collect();
+            match node
+                .raft
+                .change_membership(ChangeMembers::AddVoterIds(ids), false)
+                .await
+            {
+                Ok(_) => Reply::Ok,
+                Err(e) => err(format!("ERR {e}")),
+            }
+        }
+        "REMOVE" => {
+            if a.len() != 3 {
+                return wrong();
+            }
+            let Some(id) = node_id(&a[2]) else {
+                return err("ERR invalid node id".into());
+            };
+            remove(core, node, id).await
+        }
+        "TRANSFER-LEADER" => {
+            if a.len() != 3 {
+                return wrong();
+            }
+            let Some(id) = node_id(&a[2]) else {
+                return err("ERR invalid node id".into());
+            };
+            transfer(core, node, id).await
+        }
+        _ => unreachable!("checked above"),
+    }
+}
+
+/// `host:client-port:raft-port`.
+fn parse_addr(a: &[u8]) -> Option<PeerAddr> {
+    let s = std::str::from_utf8(a).ok()?;
+    let mut parts = s.rsplitn(3, ':');
+    let raft: u16 = parts.next()?.parse().ok()?;
+    let client: u16 = parts.next()?.parse().ok()?;
+    let host = parts.next().filter(|h| !h.is_empty())?;
+    Some(PeerAddr {
+        client: format!("{host}:{client}"),
+        raft: format!("{host}:{raft}"),
+    })
+}
+
+async fn remove(core: &Rc<Core>, node: &Rc<RaftNode>, id: u64) -> Reply {
+    let me = id == node.id;
+    if me {
+        node.revoke_lease(core).await;
+    }
+    let r = if node.voters().contains(&id) {
+        node.raft
+            .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
+            .await
+    } else {
+        node.raft
+            .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false)
+            .await
+    };
+    match r {
+        Ok(_) => Reply::Ok,
+        Err(e) => {
+            if me {
+                node.release_lease();
+            }
+            err(format!("ERR {e}"))
+        }
+    }
+}
+
+async fn transfer(core: &Rc<Core>, node: &Rc<RaftNode>, id: u64) -> Reply {
+    if id == node.id {
+        return Reply::Ok;
+    }
+    if !node.voters().contains(&id) {
+        return err(format!("ERR node {id} is not a voter"));
+    }
+    node.revoke_lease(core).await;
+    if let Err(e) = node.raft.trigger().transfer_leader(id).await {
+        node.release_lease();
+        return err(format!("ERR {e}"));
+    }
+    let mut rx = node.raft.metrics();
+    let done = futures_lite::future::or(
+        async {
+            loop {
+                if rx.borrow_watched().current_leader == Some(id) {
+                    return true;
+                }
+                if rx.changed().await.is_err() {
+                    return false;
+                }
+            }
+        },
+        async {
+            glommio::timer::sleep(TRANSFER_WAIT).await;
+            false
+        },
+    )
+    .await;
+    if done {
+        Reply::Ok
+    } else {
+        node.release_lease();
+        err(format!(
+            "ERR leadership transfer to node {id} did not complete; this node still leads"
+        ))
+    }
+}
+
+/// RAFT STATUS: a map of this node's view.
+fn status(core: &Rc<Core>, node: &Rc<RaftNode>) -> Reply {
+    let m = node.raft.metrics().borrow_watched().clone();
+    let st = &core.shared.raft;
+    let mut out: Vec<(Reply, Reply)> = Vec::new();
+    let mut kv = |k: &str, v: Reply| out.push((Reply::bulk(k.as_bytes().to_vec()), v));
+    let text = |s: String| Reply::bulk(s.into_bytes());
+    kv("node-id", Reply::Int(node.id as i64));
+    kv(
+        "role",
+        text(
+            match (m.state, st.role()) {
+                (openraft::ServerState::Leader, super::status::LEADER) => "leader",
+                (openraft::ServerState::Leader, _) => "leader-pending",
+                (openraft::ServerState::Candidate, _) => "candidate",
+                (openraft::ServerState::Learner, _) => "learner",
+                _ => "follower",
+            }
+            .into(),
+        ),
+    );
+    kv("term", Reply::Int(m.current_term as i64));
+    kv(
+        "leader-id",
+        Reply::Int(m.current_leader.unwrap_or(0) as i64),
+    );
+    kv("leader-addr", text(st.leader_addr()));
+    kv(
+        "commit-index",
+        Reply::Int(m.local_committed.map_or(0, |l| l.index) as i64),
+    );
+    kv(
+        "applied-index",
+        Reply::Int(m.last_applied.map_or(0, |l| l.index) as i64),
+    );
+    kv(
+        "snapshot-index",
+        Reply::Int(m.snapshot.map_or(0, |l| l.index) as i64),
+    );
+    let membership = m.membership_config.membership();
+    let voters: BTreeSet<u64> = membership.voter_ids().collect();
+    let nodes: BTreeMap<u64, PeerAddr> =
+        membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+    kv(
+        "joint",
+        Reply::Bool(membership.get_joint_config().len() > 1),
+    );
+    let list = nodes
+        .iter()
+        .map(|(id, n)| {
+            Reply::Map(vec![
+                (Reply::bulk(b"id".to_vec()), Reply::Int(*id as i64)),
+                (
+                    Reply::bulk(b"voter".to_vec()),
+                    Reply::Bool(voters.contains(id)),
+                ),
+                (
+                    Reply::bulk(b"client-addr".to_vec()),
+                    Reply::bulk(n.client.clone().into_bytes()),
+                ),
+                (
+                    Reply::bulk(b"raft-addr".to_vec()),
+                    Reply::bulk(n.raft.clone().into_bytes()),
+                ),
+            ])
+        })
+        .collect();
+    kv("members", Reply::Array(list));
+    Reply::Map(out)
+}
