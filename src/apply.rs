@@ -83,6 +83,10 @@ impl Core {
     }
 
     fn apply_entry(self: &Rc<Self>, mut seq: Arc<Seq>) {
+        if seq.job.is_some() {
+            self.run_job(seq);
+            return;
+        }
         let ctx = seq.ctx();
         if seq.all || seq.mask.count_ones() == 1 {
             if let Some(refused) = self.read_refused(&seq) {

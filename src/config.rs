@@ -62,6 +62,8 @@ pub struct Config {
     /// The initial members, this node included; empty: a one-node cluster.
     pub peers: Vec<Peer>,
     pub appendfsync: crate::raft::store::Fsync,
+    /// Entries applied since the last snapshot that trigger the next one.
+    pub raft_snapshot_entries: u64,
     /// Test-only fault switch: apply multi-shard writes without the barrier.
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
@@ -111,6 +113,7 @@ impl Default for Config {
             raft_port: None,
             peers: Vec::new(),
             appendfsync: crate::raft::store::Fsync::Always,
+            raft_snapshot_entries: 20_000,
             #[cfg(feature = "faults")]
             faults_no_barrier: false,
             #[cfg(feature = "faults")]
@@ -295,6 +298,11 @@ const PARAMS: &[Param] = &[
         "always (fdatasync each batch before acknowledging), everysec or no (default always)",
     ),
     p(
+        "raft-snapshot-entries",
+        Startup,
+        "log entries between snapshots; older entries are then dropped (default 20000)",
+    ),
+    p(
         "save",
         Fixed(""),
         "accepted; snapshots are not written by this version",
@@ -452,6 +460,9 @@ impl Config {
                     self.peers.push(p);
                 }
             }
+            "raft-snapshot-entries" => {
+                self.raft_snapshot_entries = parse_u64(value)?.max(10);
+            }
             "appendfsync" => {
                 self.appendfsync = crate::raft::store::Fsync::parse(value).ok_or_else(|| {
                     ConfigError::Invalid(
@@ -553,6 +564,7 @@ impl Config {
                 .collect::<Vec<_>>()
                 .join(" "),
             "appendfsync" => self.appendfsync.name().to_string(),
+            "raft-snapshot-entries" => self.raft_snapshot_entries.to_string(),
             other => match PARAMS.iter().find(|p| p.name == other)?.mutability {
                 Fixed(v) => v.to_string(),
                 _ => return None,

@@ -41,6 +41,9 @@ pub struct Seq {
     pub read_only: bool,
     /// (core, request id) of the waiting connection, if any.
     pub origin: Option<(usize, u32)>,
+    /// A snapshot step each shard takes at this position instead of an
+    /// operation (`snapshot.rs`).
+    pub job: Option<crate::snapshot::Job>,
 }
 
 impl Seq {
@@ -111,6 +114,9 @@ pub enum Msg {
         channel: bytes::Bytes,
         msg: bytes::Bytes,
     },
+    /// Snapshot contents for this shard (an installed snapshot being
+    /// loaded): entries, deletion windows, and the applied version.
+    Load(crate::snapshot::Load),
     /// A RAFT command for the raft core.
     RaftAdmin {
         from: usize,
@@ -321,6 +327,7 @@ impl Core {
                 self.deliver(Some((from, req)), Reply::Int(n));
             }
             Msg::Deliver { channel, msg } => self.on_deliver(&channel, &msg),
+            Msg::Load(load) => self.on_load(load),
             Msg::RaftAdmin { from, req, argv } => {
                 crate::raft::admin::spawn(self.clone(), Some((from, req)), argv);
             }

@@ -148,7 +148,7 @@ fn merge(how: Merge, acc: Reply, next: Reply) -> Reply {
             a.extend(b);
             Reply::Array(a)
         }
-        (Merge::Sum, Reply::Int(a), Reply::Int(b)) => Reply::Int(a + b),
+        (Merge::Sum, Reply::Int(a), Reply::Int(b)) => Reply::Int(a.wrapping_add(b)),
         (Merge::SumEach, Reply::Array(a), Reply::Array(b)) => Reply::Array(
             a.into_iter()
                 .zip(b)

@@ -15,6 +15,7 @@ mod raft;
 mod sequencer;
 mod server;
 mod shared;
+mod snapshot;
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;

@@ -87,6 +87,11 @@ impl Core {
             .fetch_max(candidate, Ordering::AcqRel);
     }
 
+    /// The logical time of the last applied entry.
+    pub fn applied_ts(&self) -> u64 {
+        self.seq_state().applied_ts
+    }
+
     /// The logical time for the next proposal.
     pub fn stamp_time(&self) -> u64 {
         let r = self.read_now();
@@ -137,11 +142,7 @@ impl Core {
     /// a whole-database command.
     fn mask_of(&self, op: &LogOp) -> (u64, bool) {
         if op.all_shards() {
-            let all = if self.n == 64 {
-                u64::MAX
-            } else {
-                (1u64 << self.n) - 1
-            };
+            let all = self.all_shards_mask();
             // A whole-database command runs on every shard, each replying a
             // part; a transaction containing one runs through the barrier
             // on every shard instead (see LogOp::whole_dbs).
@@ -221,6 +222,7 @@ impl Core {
             all,
             read_only: true,
             origin,
+            job: None,
         };
         self.route_all(Arc::new(seq));
     }
@@ -261,6 +263,7 @@ impl Core {
             all,
             read_only: false,
             origin,
+            job: None,
         };
         self.route_all(Arc::new(seq));
     }
@@ -269,11 +272,22 @@ impl Core {
     /// one part per shard) completes once all of them applied everything
     /// before it.
     pub fn route_barrier(self: &Rc<Self>, version: u64, ts: u64, req: u32) {
-        let all = if self.n == 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.n) - 1
-        };
+        self.route_everywhere(version, ts, req, None);
+    }
+
+    /// A snapshot step at the current apply position on every shard;
+    /// request `req` (one part per shard) completes as each finishes it.
+    pub fn route_job(self: &Rc<Self>, job: crate::snapshot::Job, req: u32) {
+        self.route_everywhere(0, self.read_now(), req, Some(job));
+    }
+
+    fn route_everywhere(
+        self: &Rc<Self>,
+        version: u64,
+        ts: u64,
+        req: u32,
+        job: Option<crate::snapshot::Job>,
+    ) {
         let seq = Seq {
             id: self.next_id(),
             index: version,
@@ -282,12 +296,21 @@ impl Core {
                 db: 0,
                 cmd: Cmd::DelIfVersion { keys: Vec::new() },
             },
-            mask: all,
+            mask: self.all_shards_mask(),
             all: true,
             read_only: false,
             origin: Some((self.id, req)),
+            job,
         };
         self.route_all(Arc::new(seq));
+    }
+
+    fn all_shards_mask(&self) -> u64 {
+        if self.n == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.n) - 1
+        }
     }
 
     fn route_all(self: &Rc<Self>, seq: Arc<Seq>) {

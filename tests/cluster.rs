@@ -283,3 +283,90 @@ fn membership_changes_under_load_keep_every_acknowledged_write() {
         .cmd("RAFT PROMOTE 4")
         .starts_with("-ERR this node is not the leader: send cluster changes to 127.0.0.1:"));
 }
+
+/// `RAFT DIGEST` of node `i`: (applied index, digest).
+fn digest(cl: &Cluster, i: usize) -> (i64, String) {
+    let r = cl.nodes[i].client().cmd("RAFT DIGEST");
+    let lines: Vec<&str> = r.lines().collect();
+    (int(lines[1]), lines[3].to_string())
+}
+
+/// Wait until every node in `among` reports the same digest.
+fn digests_agree(cl: &Cluster, among: &[usize]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let d: Vec<(i64, String)> = among.iter().map(|&i| digest(cl, i)).collect();
+        if d.windows(2).all(|w| w[0].1 == w[1].1) {
+            return d[0].1.clone();
+        }
+        assert!(Instant::now() < deadline, "digests differ: {d:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn snapshot_index(cl: &Cluster, i: usize) -> i64 {
+    let s = cl.nodes[i].client().cmd("RAFT STATUS");
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "snapshot-index")
+        .expect("snapshot-index");
+    int(lines[at + 1])
+}
+
+#[test]
+fn a_new_node_catches_up_from_a_snapshot_and_replicas_agree_on_the_digest() {
+    let mut cl = Cluster::start(3, &["--raft-snapshot-entries", "20"]);
+    let l = cl.leader(15);
+    let mut c = cl.nodes[l].client();
+    for i in 0..300 {
+        assert_eq!(c.cmd(&format!("SET k{i} v{i}")), "+OK\r\n");
+    }
+    assert_eq!(c.cmd("RPUSH l a b c"), ":3\r\n");
+    assert_eq!(c.cmd("SADD s x y z"), ":3\r\n");
+    assert_eq!(c.cmd("SREM s y"), ":1\r\n");
+    assert_eq!(c.cmd("ZADD z 3 c 1 a 2 b"), ":3\r\n");
+    assert_eq!(c.cmd("HSET h f1 1 f2 2"), ":2\r\n");
+    assert_eq!(c.cmd("SET t v PX 60000"), "+OK\r\n");
+    assert_eq!(c.cmd("DEL k0"), ":1\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while snapshot_index(&cl, l) < 250 {
+        assert!(Instant::now() < deadline, "no snapshot taken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The log before the snapshot is gone: the new node needs the snapshot.
+    let (joiner, addr) = cl.start_joiner(4);
+    assert_eq!(c.cmd(&format!("RAFT ADD-LEARNER 4 {addr}")), "+OK\r\n");
+    assert!(
+        snapshot_index(&cl, joiner) > 0,
+        "caught up without a snapshot: {} / leader {}",
+        cl.nodes[joiner].client().cmd("RAFT STATUS"),
+        c.cmd("RAFT STATUS")
+    );
+    assert_eq!(c.cmd("RAFT PROMOTE 4"), "+OK\r\n");
+    let all = [0, 1, 2, joiner];
+    cl.converge(&all, 15);
+    let d = digests_agree(&cl, &all);
+    assert_eq!(c.cmd("RAFT TRANSFER-LEADER 4"), "+OK\r\n");
+    assert_eq!(cl.leader_among(&[joiner], 10), joiner);
+    let mut c4 = cl.nodes[joiner].client();
+    assert_eq!(c4.cmd("GET k123"), "$4\r\nv123\r\n");
+    assert_eq!(c4.cmd("EXISTS k0"), ":0\r\n");
+    assert_eq!(
+        c4.cmd("LRANGE l 0 -1"),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(c4.cmd("SMEMBERS s"), "*2\r\n$1\r\nx\r\n$1\r\nz\r\n");
+    assert_eq!(
+        c4.cmd("ZRANGE z 0 -1"),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(c4.cmd("DBSIZE"), ":304\r\n");
+    let pttl = int(&c4.cmd("PTTL t"));
+    assert!((30_000..=60_000).contains(&pttl), "{pttl}");
+    // Restarted from its snapshot and log, it still agrees.
+    cl.nodes[joiner].kill9();
+    cl.nodes[joiner].restart();
+    cl.converge(&all, 20);
+    assert_eq!(digests_agree(&cl, &all), d);
+}

@@ -345,6 +345,24 @@ impl Db {
         self.map.clear();
     }
 
+    /// The deletion window WATCH consults: its floor and (key, version)
+    /// pairs, oldest first (snapshots).
+    pub fn deletions(&self) -> (u64, impl Iterator<Item = (&[u8], u64)>) {
+        (
+            self.tombstone_floor,
+            self.tombstones.iter().map(|(k, i)| (&**k, *i)),
+        )
+    }
+
+    /// Restore a deletion window from a snapshot: `list` in any order.
+    pub fn restore_deletions(&mut self, floor: u64, mut list: Vec<(Key, u64)>) {
+        self.tombstone_floor = self.tombstone_floor.max(floor);
+        list.sort_by_key(|(_, i)| *i);
+        for (k, i) in list {
+            note_delete(&mut self.tombstones, &mut self.tombstone_floor, k, i);
+        }
+    }
+
     /// Live keys with an expiry at `now`.
     pub fn volatile(&self, now: u64) -> usize {
         self.map

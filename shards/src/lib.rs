@@ -8,6 +8,7 @@
 //! [`cmd::execute`] runs it against a [`Shard`] and produces the client's reply.
 
 pub mod cmd;
+pub mod dump;
 pub mod float;
 pub mod keyspace;
 pub mod op;

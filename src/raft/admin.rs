@@ -2,6 +2,9 @@
 //! the raft core (other cores forward them).
 //!
 //! - `RAFT STATUS`: this node's view (any node).
+//! - `RAFT DIGEST`: [applied index, replica digest at that index] (any
+//!   node): replicas that applied the same log agree, whatever their
+//!   thread counts.
 //! - `RAFT ADD-LEARNER id host:client-port:raft-port`: add a node that
 //!   receives the log (by snapshot, then entries) without voting; replies
 //!   once it has caught up.
@@ -29,6 +32,8 @@ use crate::raft::node::Origin;
 
 /// How long a leadership transfer may take before it is reported failed.
 const TRANSFER_WAIT: Duration = Duration::from_secs(5);
+/// How long ADD-LEARNER waits for the new node to catch up.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
 
 /// Run `argv` (RAFT ...) on the raft core and deliver the reply.
 pub fn spawn(core: Rc<Core>, origin: Origin, argv: Vec<Vec<u8>>) {
@@ -69,12 +74,25 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
             wrong()
         };
     }
+    if sub == "DIGEST" {
+        if a.len() != 2 {
+            return wrong();
+        }
+        // Routed right behind the last applied entry: the digest is the
+        // state at exactly this index.
+        let index = node.applied_index();
+        let digest = core.digest().await;
+        return Reply::Array(vec![
+            Reply::Int(index as i64),
+            Reply::bulk(format!("{digest:016x}").into_bytes()),
+        ]);
+    }
     if !matches!(
         sub.as_str(),
         "ADD-LEARNER" | "PROMOTE" | "REMOVE" | "TRANSFER-LEADER"
     ) {
         return err(format!(
-            "ERR unknown subcommand '{}'. Try RAFT STATUS, ADD-LEARNER, PROMOTE, REMOVE, TRANSFER-LEADER.",
+            "ERR unknown subcommand '{}'. Try RAFT STATUS, DIGEST, ADD-LEARNER, PROMOTE, REMOVE, TRANSFER-LEADER.",
             String::from_utf8_lossy(&a[1])
         ));
     }
@@ -99,9 +117,16 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
             let Some(addr) = parse_addr(&a[3]) else {
                 return err("ERR invalid address, expected host:client-port:raft-port".into());
             };
-            match node.raft.add_learner(id, addr, true).await {
-                Ok(_) => Reply::Ok,
-                Err(e) => err(format!("ERR {e}")),
+            let added = match node.raft.add_learner(id, addr, true).await {
+                Ok(r) => r.log_id.index,
+                Err(e) => return err(format!("ERR {e}")),
+            };
+            if caught_up(node, id, added, CATCH_UP_WAIT).await {
+                Reply::Ok
+            } else {
+                err(format!(
+                    "ERR node {id} was added as a learner but has not caught up yet; RAFT STATUS shows its progress"
+                ))
             }
         }
         "PROMOTE" => {
@@ -142,6 +167,34 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
         }
         _ => unreachable!("checked above"),
     }
+}
+
+/// Wait until the leader has replicated to `id` up to `index`.
+async fn caught_up(node: &Rc<RaftNode>, id: u64, index: u64, wait: Duration) -> bool {
+    let mut rx = node.raft.metrics();
+    futures_lite::future::or(
+        async {
+            loop {
+                let done = rx
+                    .borrow_watched()
+                    .replication
+                    .as_ref()
+                    .and_then(|r| r.get(&id).cloned().flatten())
+                    .is_some_and(|m| m.index >= index);
+                if done {
+                    return true;
+                }
+                if rx.changed().await.is_err() {
+                    return false;
+                }
+            }
+        },
+        async {
+            glommio::timer::sleep(wait).await;
+            false
+        },
+    )
+    .await
 }
 
 /// `host:client-port:raft-port`.
@@ -260,6 +313,10 @@ fn status(core: &Rc<Core>, node: &Rc<RaftNode>) -> Reply {
     kv(
         "snapshot-index",
         Reply::Int(m.snapshot.map_or(0, |l| l.index) as i64),
+    );
+    kv(
+        "purged-index",
+        Reply::Int(m.purged.map_or(-1, |l| l.index as i64)),
     );
     let membership = m.membership_config.membership();
     let voters: BTreeSet<u64> = membership.voter_ids().collect();

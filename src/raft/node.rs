@@ -32,7 +32,7 @@ use openraft::storage::RaftLogStorage;
 use openraft::{RaftMetrics, ServerState, SnapshotPolicy};
 
 use super::network::Network;
-use super::sm::{Applier, StateMachine};
+use super::sm::{Applier, LocalFuture, StateMachine};
 use super::status::{self, RaftStatus};
 use super::store::LogStore;
 use super::types::{PeerAddr, Proposal, TypeConfig};
@@ -109,6 +109,8 @@ pub struct RaftNode {
     /// before a restart.
     instance: u64,
     store: LogStore,
+    /// The state machine openraft drives (a handle on the same state).
+    sm: StateMachine,
     st: RefCell<NodeState>,
 }
 
@@ -119,15 +121,16 @@ fn peer_addr(p: &crate::config::Peer) -> PeerAddr {
     }
 }
 
-fn raft_config() -> io::Result<openraft::Config> {
+fn raft_config(cfg: &Config) -> io::Result<openraft::Config> {
     openraft::Config {
         cluster_name: "cachecat".into(),
         heartbeat_interval: HEARTBEAT_MS,
         election_timeout_min: ELECTION_MIN_MS,
         election_timeout_max: ELECTION_MAX_MS,
-        // Snapshots are cut by the server (see sm.rs) once it can dump the
-        // keyspace; until then the log is the whole state.
-        snapshot_policy: SnapshotPolicy::Never,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.raft_snapshot_entries),
+        // Entries a lagging follower may still fetch from the log after a
+        // snapshot; further behind, it gets the snapshot.
+        max_in_snapshot_log_to_keep: cfg.raft_snapshot_entries.min(1000),
         max_payload_entries: 256,
         // Votes, appends and transfers on loopback or a LAN: a peer that
         // does not answer within this is treated as unreachable.
@@ -156,16 +159,16 @@ impl RaftNode {
             core: Rc::downgrade(core),
         });
         let sm = StateMachine::new(&dir.join("sm"), applier)?;
-        sm.restore()?;
+        sm.restore().await?;
         let mut probe = store.clone();
         let fresh = probe.get_log_state().await?.last_log_id.is_none() && sm.applied().is_none();
         let network = Network;
         let raft = Raft::new(
             cfg.node_id,
-            Arc::new(raft_config()?),
+            Arc::new(raft_config(cfg)?),
             network,
             store.clone(),
-            sm,
+            sm.clone(),
         )
         .await
         .map_err(|e| anyhow::anyhow!("starting raft: {e}"))?;
@@ -193,6 +196,7 @@ impl RaftNode {
             id: cfg.node_id,
             instance,
             store,
+            sm,
             st: RefCell::new(NodeState::default()),
         });
         glommio::spawn_local(follow_metrics(Rc::downgrade(core), node.clone())).detach();
@@ -515,6 +519,11 @@ impl RaftNode {
         self.st.borrow().voters.clone()
     }
 
+    /// The index of the last entry handed to the shards.
+    pub fn applied_index(&self) -> u64 {
+        self.sm.applied().map_or(0, |l| l.index)
+    }
+
     pub fn is_leading(&self) -> bool {
         self.st.borrow().leading_term != 0
     }
@@ -644,11 +653,40 @@ impl Applier for CoreApplier {
         }
     }
 
-    fn dump(&self, _out: &mut dyn io::Write) -> io::Result<()> {
-        Err(io::Error::other("keyspace snapshots are not written yet"))
+    fn dump<'a>(
+        &'a self,
+        out: std::fs::File,
+        dir: &'a std::path::Path,
+    ) -> LocalFuture<'a, io::Result<std::fs::File>> {
+        Box::pin(async move {
+            let core = self
+                .core
+                .upgrade()
+                .ok_or_else(|| io::Error::other("shutting down"))?;
+            let id = crate::clock::mono_ns();
+            let ts = core.applied_ts();
+            core.dump_keyspace(out, ts, dir.to_path_buf(), id).await
+        })
     }
 
-    fn load(&self, _input: &mut dyn io::Read) -> io::Result<()> {
-        Err(io::Error::other("keyspace snapshots are not read yet"))
+    fn load<'a>(
+        &'a self,
+        input: std::fs::File,
+        last: Option<super::types::LogId>,
+    ) -> LocalFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let core = self
+                .core
+                .upgrade()
+                .ok_or_else(|| io::Error::other("shutting down"))?;
+            // Everything in the snapshot counts as applied at its last entry.
+            let applied = last.map_or(0, |l| (l.index << POS_BITS) | ((1 << POS_BITS) - 1));
+            let ts = core.load_keyspace(input, applied).await?;
+            core.note_applied(ts, None);
+            if let Some(node) = core.raft.get() {
+                node.store.raise_max_ts(ts);
+            }
+            Ok(())
+        })
     }
 }

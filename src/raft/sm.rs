@@ -29,14 +29,18 @@ use super::types::{
 
 type Snapshot = openraft::alias::SnapshotOf<TypeConfig, File>;
 
+pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
 /// Where committed proposals go, and where snapshot contents come from.
 pub trait Applier {
     /// A committed proposal at log `index`, in log order.
     fn apply(&self, index: u64, proposal: Proposal);
-    /// Write the state as of everything applied so far.
-    fn dump(&self, out: &mut dyn Write) -> io::Result<()>;
-    /// Replace the state with a dump.
-    fn load(&self, input: &mut dyn Read) -> io::Result<()>;
+    /// Append the state as of everything applied so far to `out` (after
+    /// the header); `dir` may hold temporary files.
+    fn dump<'a>(&'a self, out: File, dir: &'a Path) -> LocalFuture<'a, io::Result<File>>;
+    /// Replace the state with the body of a snapshot whose last entry is
+    /// `last` (`input` is positioned after the header).
+    fn load<'a>(&'a self, input: File, last: Option<LogId>) -> LocalFuture<'a, io::Result<()>>;
 }
 
 /// An applier with no state (openraft's storage conformance tests).
@@ -46,11 +50,11 @@ pub struct NoState;
 #[cfg(test)]
 impl Applier for NoState {
     fn apply(&self, _: u64, _: Proposal) {}
-    fn dump(&self, _: &mut dyn Write) -> io::Result<()> {
-        Ok(())
+    fn dump<'a>(&'a self, out: File, _: &'a Path) -> LocalFuture<'a, io::Result<File>> {
+        Box::pin(async move { Ok(out) })
     }
-    fn load(&self, _: &mut dyn Read) -> io::Result<()> {
-        Ok(())
+    fn load<'a>(&'a self, _: File, _: Option<LogId>) -> LocalFuture<'a, io::Result<()>> {
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -153,7 +157,7 @@ impl StateMachine {
 
     /// Load the last snapshot, if any, into the applier (at startup; the log
     /// after it is then replayed by openraft).
-    pub fn restore(&self) -> io::Result<()> {
+    pub async fn restore(&self) -> io::Result<()> {
         let mut f = match File::open(self.snapshot_path()) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -161,7 +165,7 @@ impl StateMachine {
         };
         let meta = read_meta(&mut f)?;
         let applier = self.state.borrow().applier.clone();
-        applier.load(&mut io::BufReader::new(f))?;
+        applier.load(f, meta.last_log_id).await?;
         let mut s = self.state.borrow_mut();
         s.applied = meta.last_log_id;
         s.membership = meta.last_membership;
@@ -173,22 +177,24 @@ impl StateMachine {
         self.state.borrow().applied
     }
 
-    fn write_snapshot(
+    /// Write `snapshot.tmp` (header, then what `body` appends and fsyncs)
+    /// and rename it into place.
+    async fn write_snapshot<'a>(
         &self,
         meta: &SnapshotMeta,
-        body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+        body: impl FnOnce(File, PathBuf) -> LocalFuture<'a, io::Result<File>>,
     ) -> io::Result<File> {
         let dir = self.state.borrow().dir.clone();
         let tmp = dir.join("snapshot.tmp");
-        {
-            let mut w = io::BufWriter::new(File::create(&tmp)?);
-            let m = encode_meta(meta);
-            w.write_all(MAGIC)?;
-            w.write_all(&(m.len() as u32).to_le_bytes())?;
-            w.write_all(&m)?;
-            body(&mut w)?;
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        }
+        let mut f = File::create(&tmp)?;
+        let m = encode_meta(meta);
+        let mut head = Vec::with_capacity(12 + m.len());
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&(m.len() as u32).to_le_bytes());
+        head.extend_from_slice(&m);
+        f.write_all(&head)?;
+        // The body is written and fsynced off the executor.
+        drop(body(f, dir.clone()).await?);
         std::fs::rename(&tmp, dir.join("snapshot"))?;
         sync_dir(&dir)?;
         File::open(dir.join("snapshot"))
@@ -209,7 +215,11 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                 s.applier.clone(),
             )
         };
-        let file = self.write_snapshot(&meta, |w| applier.dump(w))?;
+        let file = self
+            .write_snapshot(&meta, |f, dir| {
+                Box::pin(async move { applier.dump(f, &dir).await })
+            })
+            .await?;
         Ok(Snapshot {
             meta,
             snapshot: file,
@@ -261,10 +271,22 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if got != *meta {
             return Err(bad("metadata (does not match the one sent)"));
         }
-        let mut file = self.write_snapshot(meta, |w| io::copy(&mut data, w).map(|_| ()))?;
+        let mut file = self
+            .write_snapshot(meta, |mut f, _| {
+                Box::pin(async move {
+                    glommio::executor()
+                        .spawn_blocking(move || {
+                            io::copy(&mut data, &mut f)?;
+                            f.sync_all()?;
+                            Ok(f)
+                        })
+                        .await
+                })
+            })
+            .await?;
         read_meta(&mut file)?;
         let applier = self.state.borrow().applier.clone();
-        applier.load(&mut io::BufReader::new(file))?;
+        applier.load(file, meta.last_log_id).await?;
         let mut s = self.state.borrow_mut();
         s.applied = meta.last_log_id;
         s.membership = meta.last_membership.clone();

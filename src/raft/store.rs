@@ -423,6 +423,11 @@ impl LogStore {
     pub fn max_ts(&self) -> u64 {
         self.state.max_ts.get()
     }
+
+    /// A snapshot's entries count as part of the log's history.
+    pub fn raise_max_ts(&self, ts: u64) {
+        self.state.max_ts.set(self.state.max_ts.get().max(ts));
+    }
 }
 
 #[cfg(test)]
