@@ -4,18 +4,21 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch (shifted by the test-only clock
+/// offset in `faults` builds).
 pub fn physical_ms() -> u64 {
-    SystemTime::now()
+    let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| d.as_millis() as u64);
+    ms.saturating_add_signed(crate::faults::clock_offset_ms())
 }
 
 /// Microseconds since the Unix epoch (TIME).
 pub fn physical_us() -> u64 {
-    SystemTime::now()
+    let us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
+        .map_or(0, |d| d.as_micros() as u64);
+    us.saturating_add_signed(crate::faults::clock_offset_ms() * 1000)
 }
 
 /// A monotonic instant (idle timeouts, uptime).

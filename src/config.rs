@@ -72,6 +72,12 @@ pub struct Config {
     /// or a busy core has).
     #[cfg(feature = "faults")]
     pub faults_apply_lag_us: u64,
+    /// Test-only: a file of runtime faults (dropped peers, clock offset).
+    #[cfg(feature = "faults")]
+    pub faults_file: Option<PathBuf>,
+    /// Test-only: where to record the last fdatasync'd log offset.
+    #[cfg(feature = "faults")]
+    pub faults_sync_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -118,6 +124,10 @@ impl Default for Config {
             faults_no_barrier: false,
             #[cfg(feature = "faults")]
             faults_apply_lag_us: 0,
+            #[cfg(feature = "faults")]
+            faults_file: None,
+            #[cfg(feature = "faults")]
+            faults_sync_file: None,
         }
     }
 }
@@ -474,6 +484,10 @@ impl Config {
             "faults-no-barrier" => self.faults_no_barrier = parse_bool(value)?,
             #[cfg(feature = "faults")]
             "faults-apply-lag-us" => self.faults_apply_lag_us = parse_u64(value)?,
+            #[cfg(feature = "faults")]
+            "faults-file" => self.faults_file = Some(PathBuf::from(value)),
+            #[cfg(feature = "faults")]
+            "faults-sync-file" => self.faults_sync_file = Some(PathBuf::from(value)),
             _ => match PARAMS.iter().find(|p| p.name == name) {
                 Some(Param { mutability: Fixed(_), name, .. }) => {
                     // Accepted; yes/no parameters still validate their value.

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod conn;
 mod core;
+mod faults;
 mod local;
 mod net;
 mod pubsub;

@@ -96,6 +96,15 @@ pub fn run(cfg: Config) -> Result<()> {
     // secret, before any of them exists.
     cachecat_shards::keyspace::set_table_seed(seed.rotate_left(29) ^ 0x9E37_79B9_7F4A_7C15);
     check_port_free(&cfg)?;
+    #[cfg(feature = "faults")]
+    {
+        if let Some(f) = &cfg.faults_file {
+            crate::faults::watch(f.clone());
+        }
+        if let Some(f) = &cfg.faults_sync_file {
+            crate::faults::set_sync_file(f.clone());
+        }
+    }
     let run_id: String = random_bytes::<20>()
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -370,3 +370,80 @@ fn a_new_node_catches_up_from_a_snapshot_and_replicas_agree_on_the_digest() {
     cl.converge(&all, 20);
     assert_eq!(digests_agree(&cl, &all), d);
 }
+
+/// A leader cut off from its peers (test-only `drop-peers` fault) stops
+/// serving reads once its lease runs out, before the others can elect a
+/// new leader, and takes no write; healed, it follows the new leader.
+#[cfg(feature = "faults")]
+#[test]
+fn an_isolated_leader_stops_serving_reads_and_writes() {
+    let cl = Cluster::start(3, &[]);
+    let l = cl.leader(15);
+    let rest = others(3, l);
+    let mut c = cl.nodes[l].client();
+    assert_eq!(c.cmd("SET k v1"), "+OK\r\n");
+    let ids = |v: &[usize]| {
+        v.iter()
+            .map(|i| (i + 1).to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    cl.set_faults(l, &format!("drop-peers {}", ids(&rest)));
+    for &i in &rest {
+        cl.set_faults(i, &format!("drop-peers {}", l + 1));
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    let isolated_read = c.cmd("GET k");
+    assert!(
+        isolated_read.starts_with("-MASTERDOWN"),
+        "an isolated leader answered a read: {isolated_read:?}"
+    );
+    let l2 = cl.leader_among(&rest, 15);
+    let mut c2 = cl.nodes[l2].client();
+    assert_eq!(c2.cmd("SET k v2"), "+OK\r\n");
+    let w = c.cmd("SET k v3");
+    assert!(
+        w.starts_with("-MASTERDOWN") || w.contains("outcome unknown"),
+        "an isolated leader took a write: {w:?}"
+    );
+    assert!(!c.cmd("GET k").contains("v1"), "stale read");
+    for i in 0..3 {
+        cl.set_faults(i, "");
+    }
+    cl.converge(&[0, 1, 2], 15);
+    assert_eq!(cl.leader_among(&rest, 5), l2);
+    assert_eq!(c2.cmd("GET k"), "$2\r\nv2\r\n");
+    assert_eq!(cl.nodes[l].client().cmd("GET k"), READONLY);
+    digests_agree(&cl, &[0, 1, 2]);
+}
+
+#[test]
+fn garbage_on_the_raft_port_drops_only_that_connection() {
+    use std::io::Write;
+    let cl = Cluster::start(3, &[]);
+    let l = cl.leader(15);
+    // Every node's raft port gets garbage: no frame, a huge length, a
+    // valid length with bytes that are no message.
+    for n in &cl.nodes {
+        let port = n.raft_port();
+        for bad in [
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            vec![0xff, 0xff, 0xff, 0x7f, 1, 2, 3],
+            vec![8, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9],
+        ] {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = s.write_all(&bad);
+            let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+            let mut buf = [0u8; 16];
+            // The node hangs up without answering.
+            assert!(matches!(
+                std::io::Read::read(&mut s, &mut buf),
+                Ok(0) | Err(_)
+            ));
+        }
+    }
+    let mut c = cl.nodes[l].client();
+    incr_pipeline(&mut c, "n", 100, 0);
+    cl.converge(&[0, 1, 2], 10);
+    assert_eq!(cl.leader(5), l, "no election was caused");
+}

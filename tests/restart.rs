@@ -123,3 +123,33 @@ fn role_and_info_describe_a_one_node_leader() {
         "*2\r\n$11\r\nappendfsync\r\n$6\r\nalways\r\n"
     );
 }
+
+/// The power-loss hook (`--features faults`): the node records how much of
+/// its log segment is known durable; cutting the segment there (what a
+/// power loss may leave) keeps every acknowledged write.
+#[cfg(feature = "faults")]
+#[test]
+fn cutting_the_log_at_the_last_fdatasync_keeps_acknowledged_writes() {
+    let sync_file = std::env::temp_dir().join(format!("cachecat-sync-{}", std::process::id()));
+    let _ = std::fs::remove_file(&sync_file);
+    let flag = sync_file.display().to_string();
+    let mut s = Server::start(&["--faults-sync-file", &flag]);
+    let mut c = s.client();
+    for i in 0..50 {
+        assert_eq!(c.cmd(&format!("SET k{i} v{i}")), "+OK\r\n");
+    }
+    drop(c);
+    s.kill9();
+    let text = std::fs::read_to_string(&sync_file).unwrap();
+    let (seg, offset) = text.trim().rsplit_once(' ').unwrap();
+    let offset: u64 = offset.parse().unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(seg).unwrap();
+    assert!(f.metadata().unwrap().len() >= offset);
+    f.set_len(offset).unwrap();
+    drop(f);
+    s.restart();
+    let mut c = s.client();
+    assert_eq!(c.cmd("GET k49"), "$3\r\nv49\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":50\r\n");
+    std::fs::remove_file(&sync_file).unwrap();
+}

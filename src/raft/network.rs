@@ -312,6 +312,10 @@ async fn handle(node: Rc<RaftNode>, mut s: TcpStream, snapshot_dir: PathBuf) {
                 return;
             }
         };
+        if sender(&req).is_some_and(crate::faults::dropped) {
+            // Test-only: traffic from a cut-off peer is lost.
+            return;
+        }
         let resp = match answer(&node, req, &mut receiving, &snapshot_dir).await {
             Ok(r) => r,
             Err(e) => Response::Failed(e.to_string()),
@@ -319,6 +323,17 @@ async fn handle(node: Rc<RaftNode>, mut s: TcpStream, snapshot_dir: PathBuf) {
         if write_frame(&mut s, &resp).await.is_err() {
             return;
         }
+    }
+}
+
+/// The node a request comes from, where it says (its vote's node).
+fn sender(req: &Request) -> Option<u64> {
+    match req {
+        Request::Append { vote, .. }
+        | Request::Vote { vote, .. }
+        | Request::SnapshotBegin { vote } => Some(vote.node),
+        Request::TransferLeader { from, .. } => Some(from.node),
+        Request::SnapshotChunk { .. } | Request::SnapshotEnd => None,
     }
 }
 

@@ -50,6 +50,9 @@ pub const ELECTION_MAX_MS: u64 = 1000;
 /// than the minimum election timeout (no other leader can be elected
 /// sooner) by a margin for clock-rate drift and scheduling.
 pub const LEASE_MS: u64 = 400;
+/// A write not applied within this (a leader cut off from its quorum, a
+/// stalled disk) is answered "outcome unknown": it may still commit.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bits of an operation's version that number it within its entry.
 pub const POS_BITS: u32 = 16;
 /// Most operations in one entry (a bigger batch becomes several entries).
@@ -356,8 +359,13 @@ impl RaftNode {
         self.outbox_wake.wake_all();
         let (node, core) = (self.clone(), core.clone());
         glommio::spawn_local(async move {
-            match done.await {
-                Ok(Ok(_)) => {}
+            let outcome = futures_lite::future::or(async { Some(done.await) }, async {
+                glommio::timer::sleep(WRITE_TIMEOUT).await;
+                None
+            })
+            .await;
+            match outcome {
+                Some(Ok(Ok(_))) => {}
                 other => {
                     tracing::debug!(seq, "proposal not applied here: {other:?}");
                     node.fail(&core, seq, status::OUTCOME_UNKNOWN);

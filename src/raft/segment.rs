@@ -248,6 +248,7 @@ impl Segment {
         if self.synced < self.end {
             self.file.fdatasync().await?;
             self.synced = self.end;
+            crate::faults::synced(&self.path, self.synced);
         }
         Ok(())
     }

@@ -107,6 +107,16 @@ impl Server {
         s
     }
 
+    /// The port given with --raft-port.
+    pub fn raft_port(&self) -> u16 {
+        let i = self
+            .args
+            .iter()
+            .position(|a| a == "--raft-port")
+            .expect("--raft-port");
+        self.args[i + 1].parse().unwrap()
+    }
+
     /// Kill with SIGKILL and leave it down.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -227,6 +237,11 @@ impl Cluster {
         if !self.extra.iter().any(|e| e == "--threads") {
             args.extend(["--threads".into(), "1".into()]);
         }
+        if cfg!(feature = "faults") {
+            // Runtime faults for `set_faults` (the flag exists only there).
+            args.push("--faults-file".into());
+            args.push(dir.join("faults").display().to_string());
+        }
         args.extend(self.peers.iter().cloned());
         args.extend(self.extra.iter().cloned());
         Server::start_at(cp, dir, args)
@@ -240,6 +255,15 @@ impl Cluster {
         let s = self.node(id, cp, rp);
         self.nodes.push(s);
         (self.nodes.len() - 1, format!("127.0.0.1:{cp}:{rp}"))
+    }
+
+    /// Write node `i`'s runtime faults (`--features faults` builds): e.g.
+    /// `drop-peers 1 3` or `clock-offset-ms 300`; "" heals.
+    pub fn set_faults(&self, i: usize, text: &str) {
+        let path = self.nodes[i].dir.join("faults");
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
     }
 
     /// The index of the node whose ROLE says master, among `among`, waiting
