@@ -59,7 +59,7 @@ fn run_suite(name: &str, fsync: Fsync, segment_bytes: u64) {
 
 #[test]
 fn log_store_passes_openraft_conformance_suite() {
-    run_suite("always", Fsync::Always, super::store::SEGMENT_BYTES);
+    run_suite("always", Fsync::Always, 1 << 20);
 }
 
 #[test]

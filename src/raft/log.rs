@@ -24,7 +24,20 @@ pub struct Log {
     segment_bytes: u64,
     /// Segments rolled away from that still need their fdatasync.
     unsynced: Vec<usize>,
+    /// The zero-filled file the next segment will use, once a helper
+    /// thread has prepared it (shared with that thread's completion).
+    spare: std::rc::Rc<std::cell::Cell<SpareState>>,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+enum SpareState {
+    #[default]
+    None,
+    Filling,
+    Ready,
+}
+
+const SPARE: &str = "spare.tmp";
 
 fn segment_name(first_index: u64) -> String {
     format!("{first_index:020}.seg")
@@ -65,25 +78,73 @@ impl Log {
             entries.extend(found);
             segments.push(seg);
         }
+        // A spare left by an interrupted run may be partly filled.
+        let _ = std::fs::remove_file(dir.join(SPARE));
         let mut log = Log {
             dir: dir.to_path_buf(),
             segments,
             segment_bytes,
             unsynced: Vec::new(),
+            spare: Default::default(),
         };
         if log.segments.is_empty() {
+            // A new log starts in a preallocated segment too.
+            let (path, bytes) = (dir.join(SPARE), log.spare_bytes());
+            glommio::executor()
+                .spawn_blocking(move || super::segment::zero_fill(&path, bytes))
+                .await?;
+            log.spare.set(SpareState::Ready);
             log.roll(1).await?;
         }
+        log.prepare_spare();
         Ok((log, entries))
+    }
+
+    /// Zero-fill the next segment's file on a helper thread, unless one is
+    /// ready or on its way. Room for a full segment and a batch past it.
+    fn prepare_spare(&self) {
+        if self.spare.get() != SpareState::None {
+            return;
+        }
+        self.spare.set(SpareState::Filling);
+        let path = self.dir.join(SPARE);
+        let bytes = self.spare_bytes();
+        let state = self.spare.clone();
+        glommio::spawn_local(async move {
+            let r = glommio::executor()
+                .spawn_blocking(move || super::segment::zero_fill(&path, bytes))
+                .await;
+            match r {
+                Ok(()) => state.set(SpareState::Ready),
+                Err(e) => {
+                    tracing::warn!("preparing the next log segment: {e}");
+                    state.set(SpareState::None);
+                }
+            }
+        })
+        .detach();
+    }
+
+    fn spare_bytes(&self) -> u64 {
+        super::segment::HEADER_BLOCK + self.segment_bytes + self.segment_bytes / 8
     }
 
     async fn roll(&mut self, first_index: u64) -> io::Result<()> {
         let path = self.dir.join(segment_name(first_index));
-        let seg = Segment::create(&path, first_index).await?;
+        let spare = self.dir.join(SPARE);
+        let ready = self.spare.get() == SpareState::Ready;
+        let seg = Segment::create(&path, first_index, ready.then_some(spare.as_path())).await?;
+        if ready {
+            self.spare.set(SpareState::None);
+        }
         if !self.segments.is_empty() {
             self.unsynced.push(self.segments.len() - 1);
         }
         self.segments.push(seg);
+        if self.spare.get() == SpareState::None && !self.segments.is_empty() {
+            // Not at open (prepare_spare runs after recovery there).
+            self.prepare_spare();
+        }
         Ok(())
     }
 

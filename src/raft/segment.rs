@@ -13,7 +13,7 @@
 //! `DmaFile` an executor opens, and that probe misfires on an empty file
 //! (later reads then fail with EOPNOTSUPP).
 
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use glommio::io::DmaFile;
@@ -42,6 +42,9 @@ pub struct Segment {
     /// to `end`), written again with the next append.
     tail: Vec<u8>,
     align: u64,
+    /// Everything from here to the end of the file is zeros (a
+    /// preallocated segment's unused part, or past the file's end).
+    clean_from: u64,
 }
 
 fn header(first_index: u64) -> Vec<u8> {
@@ -72,16 +75,53 @@ fn sync_dir(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Fill a new file at `path` with `bytes` zeros and make it durable, so
+/// that later O_DIRECT writes into it overwrite allocated blocks: they
+/// complete without a kernel worker thread, and an fdatasync after them has
+/// no file size or extent change to commit. Blocking: run off the executor.
+pub fn zero_fill(path: &Path, bytes: u64) -> io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        f.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()?;
+    sync_dir(path)
+}
+
 impl Segment {
-    /// Create a segment whose first record will have index `first_index`.
-    pub async fn create(path: &Path, first_index: u64) -> io::Result<Segment> {
+    /// Create a segment whose first record will have index `first_index`,
+    /// in the zero-filled file `spare` when one is given (renamed to
+    /// `path`), else in a new file that grows with its records.
+    pub async fn create(
+        path: &Path,
+        first_index: u64,
+        spare: Option<&Path>,
+    ) -> io::Result<Segment> {
         {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)?;
+            let mut f = match spare {
+                Some(spare) => {
+                    let mut f = std::fs::OpenOptions::new().write(true).open(spare)?;
+                    f.seek(std::io::SeekFrom::Start(0))?;
+                    f
+                }
+                None => std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)?,
+            };
             f.write_all(&header(first_index))?;
             f.sync_all()?;
+            if let Some(spare) = spare {
+                std::fs::rename(spare, path)?;
+            }
         }
         sync_dir(path)?;
         let file = glommio::io::OpenOptions::new()
@@ -99,6 +139,7 @@ impl Segment {
             synced: HEADER_BLOCK,
             tail: Vec::new(),
             align,
+            clean_from: HEADER_BLOCK,
         })
     }
 
@@ -129,6 +170,12 @@ impl Segment {
             .iter()
             .map(|f| (f.index, f.term, f.payload.to_vec()))
             .collect();
+        // Past the last non-zero byte the file is clean (a preallocated
+        // segment's unused part).
+        let dirty_end = data
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |p| p as u64 + 1);
         let mut seg = Segment {
             file,
             path: path.to_path_buf(),
@@ -138,10 +185,12 @@ impl Segment {
             synced: HEADER_BLOCK + end as u64,
             tail: Vec::new(),
             align,
+            clean_from: 0,
         };
+        seg.clean_from = seg.align_up(dirty_end.max(HEADER_BLOCK));
         let end = seg.end;
         let tail = &data[seg.align_down(end) as usize..end as usize];
-        if stop != Stop::End || size > seg.align_up(end) {
+        if stop != Stop::End || seg.clean_from > seg.align_up(end) {
             seg.cut_to(end, tail.to_vec()).await?;
         } else {
             seg.tail = tail.to_vec();
@@ -158,13 +207,20 @@ impl Segment {
     }
 
     /// End the segment at `end`: rewrite the block holding it with `tail`
-    /// (its bytes up to `end`) and zeros after, drop whole blocks past it,
-    /// and make that durable.
+    /// (its bytes up to `end`) and zeros after, zero every block past it
+    /// that held anything (so no old record can ever be read past the new
+    /// end), and make that durable. The file keeps its size.
     async fn cut_to(&mut self, end: u64, tail: Vec<u8>) -> io::Result<()> {
         if !tail.is_empty() {
             self.write_blocks(self.align_down(end), &tail).await?;
         }
-        self.file.truncate(self.align_up(end)).await?;
+        let mut at = self.align_up(end);
+        while at < self.clean_from {
+            let n = (self.clean_from - at).min(1 << 20);
+            self.write_blocks(at, &vec![0u8; n as usize]).await?;
+            at += n;
+        }
+        self.clean_from = self.align_up(end);
         self.file.fdatasync().await?;
         self.end = end;
         self.synced = end;
@@ -238,6 +294,7 @@ impl Segment {
         }
         self.write_blocks(start, &bytes).await?;
         self.end = at;
+        self.clean_from = self.clean_from.max(self.align_up(at));
         bytes.drain(..(self.align_down(at) - start) as usize);
         self.tail = bytes;
         Ok(())
@@ -334,7 +391,7 @@ mod tests {
         let dir = tempdir("reopen");
         let path = dir.join("seg");
         run(async {
-            let mut s = Segment::create(&path, 5).await.unwrap();
+            let mut s = Segment::create(&path, 5, None).await.unwrap();
             for batch in 0..10u64 {
                 let es = test_entries(5 + batch * 7, 5 + (batch + 1) * 7, 2);
                 s.append(&as_refs(&es)).await.unwrap();
@@ -361,7 +418,7 @@ mod tests {
         let dir = tempdir("torn");
         let path = dir.join("seg");
         let full = run(async {
-            let mut s = Segment::create(&path, 1).await.unwrap();
+            let mut s = Segment::create(&path, 1, None).await.unwrap();
             s.append(&as_refs(&test_entries(1, 21, 1))).await.unwrap();
             s.sync().await.unwrap();
             let end = s.end;
@@ -397,7 +454,7 @@ mod tests {
         let dir = tempdir("trunc");
         let path = dir.join("seg");
         run(async {
-            let mut s = Segment::create(&path, 1).await.unwrap();
+            let mut s = Segment::create(&path, 1, None).await.unwrap();
             s.append(&as_refs(&test_entries(1, 31, 1))).await.unwrap();
             s.sync().await.unwrap();
             s.truncate_from(12).await.unwrap();
@@ -409,6 +466,53 @@ mod tests {
             assert_eq!(stop, Stop::End);
             assert_eq!(entries.len(), 12);
             assert_eq!(entries[11], (12, 2, b"new twelve".to_vec()));
+        });
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_preallocated_segment_never_brings_back_cut_records() {
+        let dir = tempdir("prealloc");
+        let (spare, path) = (dir.join("spare"), dir.join("seg"));
+        zero_fill(&spare, 256 << 10).unwrap();
+        run(async {
+            let mut s = Segment::create(&path, 1, Some(&spare)).await.unwrap();
+            assert!(!spare.exists(), "the spare became the segment");
+            s.append(&as_refs(&test_entries(1, 41, 1))).await.unwrap();
+            s.sync().await.unwrap();
+            // A new leader overwrote 10..: shorter records follow, and the
+            // old ones past them must stay gone, here and after a reopen.
+            s.truncate_from(10).await.unwrap();
+            s.append(&[(10, 2, b"ten"), (11, 2, b"eleven")])
+                .await
+                .unwrap();
+            s.sync().await.unwrap();
+            s.close().await.unwrap();
+            let size = std::fs::metadata(&path).unwrap().len();
+            assert!(size >= 256 << 10, "the file keeps its preallocated size");
+            let (s, entries, stop) = Segment::open(&path).await.unwrap();
+            assert_eq!(stop, Stop::End);
+            assert_eq!(entries.len(), 11);
+            assert_eq!(entries[10], (11, 2, b"eleven".to_vec()));
+            s.close().await.unwrap();
+            // Garbage after the end (a torn write) is cut and zeroed on open.
+            let mut bytes = std::fs::read(&path).unwrap();
+            let end = bytes.iter().rposition(|&b| b != 0).unwrap() + 1;
+            let mut junk = Vec::new();
+            crate::raft::record::encode(12, 2, b"never acknowledged", &mut junk);
+            junk.extend_from_slice(b"torn");
+            bytes[end..end + junk.len()].copy_from_slice(&junk);
+            bytes[end + 2] ^= 0x55; // the record's length no longer fits
+            std::fs::write(&path, &bytes).unwrap();
+            let (mut s, entries, _) = Segment::open(&path).await.unwrap();
+            assert_eq!(entries.len(), 11);
+            s.append(&[(12, 3, b"x")]).await.unwrap();
+            s.sync().await.unwrap();
+            s.close().await.unwrap();
+            let (_, entries, stop) = Segment::open(&path).await.unwrap();
+            assert_eq!(stop, Stop::End);
+            assert_eq!(entries.len(), 12);
+            assert_eq!(entries[11], (12, 3, b"x".to_vec()));
         });
         std::fs::remove_dir_all(dir).unwrap();
     }

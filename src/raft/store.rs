@@ -72,8 +72,10 @@ fn count(c: &std::sync::atomic::AtomicU64) {
 
 /// Bytes of recent entries kept decoded for replication.
 const CACHE_BYTES: usize = 64 << 20;
-/// Bytes per segment file before rolling to the next.
-pub const SEGMENT_BYTES: u64 = 64 << 20;
+/// Bytes per segment file before rolling to the next. Each segment file is
+/// zero-filled ahead of use (see `segment.rs`), so this is also the disk a
+/// node claims up front.
+pub const SEGMENT_BYTES: u64 = 16 << 20;
 
 /// Recent entries: a contiguous run ending at the last entry of the log.
 #[derive(Default)]
