@@ -157,8 +157,102 @@ impl Peer {
     }
 }
 
+type StreamItem = Result<openraft::raft::StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>;
+
 impl RaftNetworkV2<TypeConfig> for Peer {
     type SnapshotData = std::fs::File;
+
+    /// Pipelined replication on a connection of its own: requests go out as
+    /// openraft produces them, responses come back in order.
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> openraft::base::BoxFuture<
+        's,
+        Result<openraft::base::BoxStream<'s, StreamItem>, RPCError<TypeConfig>>,
+    >
+    where
+        S: futures_lite::Stream<Item = AppendEntriesRequest<TypeConfig>> + Unpin + 'static,
+    {
+        Box::pin(async move {
+            let target = self.target;
+            if crate::faults::dropped(target) {
+                glommio::timer::sleep(option.hard_ttl()).await;
+                return Err(RPCError::Unreachable(unreachable(
+                    target,
+                    "peer traffic dropped (fault)",
+                )));
+            }
+            let ttl = option.hard_ttl();
+            let mut s = within(ttl, async {
+                TcpStream::connect(self.addr.as_str())
+                    .await
+                    .map_err(|e| io::Error::other(e.to_string()))
+            })
+            .await
+            .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
+            let _ = s.set_nodelay(true);
+            write_frame(&mut s, &Request::StreamBegin { from: 0 })
+                .await
+                .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
+            let (rd, mut wr) = futures_lite::io::split(s);
+            // Requests written so far, and whether the writer is done.
+            let sent = Rc::new(std::cell::Cell::new((0u64, false)));
+            let wake = Rc::new(crate::local::WaitList::default());
+            let (sent_w, wake_w) = (sent.clone(), wake.clone());
+            glommio::spawn_local(async move {
+                let mut input = input;
+                while let Some(rpc) = futures_lite::StreamExt::next(&mut input).await {
+                    if crate::faults::dropped(target)
+                        || write_frame(&mut wr, &wire::append_request(&rpc))
+                            .await
+                            .is_err()
+                    {
+                        break;
+                    }
+                    sent_w.set((sent_w.get().0 + 1, false));
+                    wake_w.wake_all();
+                }
+                sent_w.set((sent_w.get().0, true));
+                wake_w.wake_all();
+                let _ = futures_lite::AsyncWriteExt::close(&mut wr).await;
+            })
+            .detach();
+            // Responses, in order; the stream ends after the first error or
+            // refusal (openraft then starts over).
+            let out = futures_lite::stream::unfold(Some((rd, 0u64)), move |state| {
+                let (sent, wake) = (sent.clone(), wake.clone());
+                async move {
+                    let (mut rd, got) = state?;
+                    wake.until(|| {
+                        let (n, done) = sent.get();
+                        n > got || done
+                    })
+                    .await;
+                    if sent.get().0 <= got {
+                        return None;
+                    }
+                    match within(ttl, read_frame::<_, Response>(&mut rd)).await {
+                        Ok(Some(Response::Streamed(w))) => {
+                            let res = wire::streamed(&w);
+                            let go_on = res.is_ok();
+                            Some((Ok(res), go_on.then_some((rd, got + 1))))
+                        }
+                        Ok(other) => Some((
+                            Err(RPCError::Unreachable(unreachable(
+                                target,
+                                format!("unexpected stream response {other:?}"),
+                            ))),
+                            None,
+                        )),
+                        Err(e) => Some((Err(RPCError::Unreachable(unreachable(target, e))), None)),
+                    }
+                }
+            });
+            Ok(Box::pin(out) as openraft::base::BoxStream<'s, StreamItem>)
+        })
+    }
 
     async fn append_entries(
         &mut self,
@@ -316,11 +410,66 @@ async fn handle(node: Rc<RaftNode>, mut s: TcpStream, snapshot_dir: PathBuf) {
             // Test-only: traffic from a cut-off peer is lost.
             return;
         }
+        if let Request::StreamBegin { .. } = req {
+            return serve_stream(node, s, peer).await;
+        }
         let resp = match answer(&node, req, &mut receiving, &snapshot_dir).await {
             Ok(r) => r,
             Err(e) => Response::Failed(e.to_string()),
         };
         if write_frame(&mut s, &resp).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A pipelined append stream: requests are read and handed to openraft as
+/// they arrive, responses written back in order as openraft produces them.
+async fn serve_stream(node: Rc<RaftNode>, s: TcpStream, peer: String) {
+    let (mut rd, mut wr) = futures_lite::io::split(s);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    glommio::spawn_local(async move {
+        loop {
+            let rpc = match read_frame::<_, Request>(&mut rd).await {
+                Ok(Some(Request::Append {
+                    vote,
+                    prev,
+                    entries,
+                    commit,
+                })) if !crate::faults::dropped(vote.node) => {
+                    match wire::append_rpc(&vote, &prev, entries, &commit) {
+                        Ok(rpc) => rpc,
+                        Err(e) => {
+                            tracing::warn!(peer, "dropping append stream: {e}");
+                            return;
+                        }
+                    }
+                }
+                Ok(None) | Ok(Some(Request::Append { .. })) => return,
+                Ok(Some(other)) => {
+                    tracing::warn!(peer, "dropping append stream: unexpected {other:?}");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(peer, "dropping append stream: {e}");
+                    return;
+                }
+            };
+            if tx.send(rpc).is_err() {
+                return;
+            }
+        }
+    })
+    .detach();
+    let input = futures_lite::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let results = node.raft.stream_append(input);
+    futures_lite::pin!(results);
+    while let Some(r) = futures_lite::StreamExt::next(&mut results).await {
+        let resp = match r {
+            Ok(r) => Response::Streamed(wire::w_streamed(&r)),
+            Err(fatal) => Response::Failed(fatal.to_string()),
+        };
+        if write_frame(&mut wr, &resp).await.is_err() {
             return;
         }
     }
@@ -333,7 +482,7 @@ fn sender(req: &Request) -> Option<u64> {
         | Request::Vote { vote, .. }
         | Request::SnapshotBegin { vote } => Some(vote.node),
         Request::TransferLeader { from, .. } => Some(from.node),
-        Request::SnapshotChunk { .. } | Request::SnapshotEnd => None,
+        Request::SnapshotChunk { .. } | Request::SnapshotEnd | Request::StreamBegin { .. } => None,
     }
 }
 
@@ -389,6 +538,9 @@ async fn answer(
                     }
                 }
             })
+        }
+        Request::StreamBegin { .. } => {
+            return Err(io::Error::other("an append stream starts a connection"))
         }
         Request::SnapshotBegin { vote } => {
             std::fs::create_dir_all(snapshot_dir)?;

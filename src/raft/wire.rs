@@ -41,6 +41,11 @@ pub struct WEntry {
 
 #[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub enum Request {
+    /// From here on this connection carries only `Append` requests, sent
+    /// without waiting, each answered in order with a `Streamed`.
+    StreamBegin {
+        from: u64,
+    },
     Append {
         vote: WVote,
         prev: Option<WLogId>,
@@ -87,6 +92,36 @@ pub enum Response {
     },
     /// The peer could not handle the request (its Raft stopped...).
     Failed(String),
+    /// The outcome of one pipelined append: entries accepted up to this log
+    /// id, or why the stream stops.
+    Streamed(WStreamed),
+}
+
+#[derive(Debug, Clone, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
+pub enum WStreamed {
+    Ok(Option<WLogId>),
+    Conflict(WLogId),
+    HigherVote(WVote),
+}
+
+pub fn w_streamed(r: &openraft::raft::StreamAppendResult<TypeConfig>) -> WStreamed {
+    use openraft::raft::StreamAppendError;
+    match r {
+        Ok(l) => WStreamed::Ok(w_log_id(l)),
+        Err(StreamAppendError::Conflict(l)) => {
+            WStreamed::Conflict(w_log_id(&Some(*l)).expect("some"))
+        }
+        Err(StreamAppendError::HigherVote(v)) => WStreamed::HigherVote(w_vote(v)),
+    }
+}
+
+pub fn streamed(r: &WStreamed) -> openraft::raft::StreamAppendResult<TypeConfig> {
+    use openraft::raft::StreamAppendError;
+    match r {
+        WStreamed::Ok(l) => Ok(log_id_of(l)),
+        WStreamed::Conflict(l) => Err(StreamAppendError::Conflict(log_id(l.term, l.index))),
+        WStreamed::HigherVote(v) => Err(StreamAppendError::HigherVote(vote(v))),
+    }
 }
 
 /// The answer to a leadership transfer.
