@@ -2,9 +2,11 @@
 """Paired redis-benchmark comparison: redis-server vs cachecat, same run, same machine.
 
 Three servers run side by side on free loopback ports:
-  redis      taskset -c 1 redis-server (no persistence)       client: taskset -c 0
-  cachecat1  cachecat --threads 1 --cpus 1                     client: taskset -c 0
-  cachecat2  cachecat --threads 2 --cpus 0,1                   client: unpinned (shares both CPUs)
+  redis      taskset -c 1 redis-server --appendonly yes --appendfsync no   client: taskset -c 0
+  cachecat1  cachecat --threads 1 --cpus 1 --appendfsync no     client: taskset -c 0
+  cachecat2  cachecat --threads 2 --cpus 0,1 --appendfsync no   client: unpinned (shares both CPUs)
+Both log every write without fsyncing it (like for like: cachecat is a one-node
+Raft cluster whose log is written through O_DIRECT; redis appends to its AOF).
 cachecat pins itself with --cpus because its executors ignore taskset.
 
 For each (test, -P) the three are benchmarked in rotation R times, so slow
@@ -144,6 +146,7 @@ def write_results(path, opts, servers, cells, errors, idle_cpu, bench_lines):
         f"- nproc: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()}, "
         f"kernel: {platform.release()}, {' '.join(redis_v[:3])}",
         f"- {opts.clients} clients, -n {opts.n}, {opts.r} paired runs per cell (median shown); "
+        "both log every write without fsync (redis appendonly yes appendfsync no, cachecat --appendfsync no); "
         "redis and cachecat(1 thread) on CPU 1 with the client on CPU 0; "
         "cachecat(2 threads) on CPUs 0,1 with the client unpinned, so client and server share both CPUs", "",
         "| test | -P | redis rps | cachecat (1 thread) rps | ratio | cachecat (2 threads) rps | ratio |",
@@ -198,13 +201,14 @@ def main():
 
     def redis_argv(cpus):
         return lambda port, d: ["taskset", "-c", cpus, "redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", d]
+                                "--save", "", "--appendonly", "yes", "--appendfsync", "no", "--daemonize", "no",
+                                "--dir", d]
 
     def cachecat_argv(threads, cpus):
         if opts.peer_is_redis:
             return redis_argv(cpus)
         return lambda port, d: [cachecat, "--bind", "127.0.0.1", "--port", str(port), "--dir", d,
-                                "--threads", str(threads), "--cpus", cpus]
+                                "--threads", str(threads), "--cpus", cpus, "--appendfsync", "no"]
 
     pinned = ["taskset", "-c", "0"]
     servers = [Server("redis", "redis", redis_argv("1"), pinned),

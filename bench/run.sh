@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Paired redis-benchmark comparison of cachecat against redis-server on this
-# machine; overwrites bench/RESULTS.md.  Needs 2+ CPUs, redis-server,
-# redis-benchmark (redis-tools) and a release build.
+# Paired comparisons of cachecat against redis-server (and etcd) on this
+# machine; rewrites bench/RESULTS.md.  Needs 2+ CPUs, redis-server,
+# redis-benchmark (redis-tools), optionally etcd (etcd-server), and a release
+# build of the workspace (cargo build --release --workspace).
 #   bash bench/run.sh [path/to/cachecat]           (default target/release/cachecat)
 #   N=500000 R=5 bash bench/run.sh                 N requests per run, R paired runs
-# The work is in bench/compare.py (see its docstring for the pinning scheme).
+# bench/compare.py writes the per-command table (both sides log writes without
+# fsync); bench/raft.py then adds the replicated-writes section.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 server=${1:-target/release/cachecat}
 
-exec python3 "$here/compare.py" --server "$server" --n "${N:-200000}" --r "${R:-3}" --out "$here/RESULTS.md"
+python3 "$here/compare.py" --server "$server" --n "${N:-200000}" --r "${R:-3}" --out "$here/RESULTS.md"
+python3 "$here/raft.py" --server "$server" --n "${RAFT_N:-100000}" --r "${R:-3}" --out "$here/RESULTS.md"

@@ -315,7 +315,7 @@ const PARAMS: &[Param] = &[
     p(
         "save",
         Fixed(""),
-        "accepted; snapshots are not written by this version",
+        "accepted; snapshots follow raft-snapshot-entries (and RAFT SNAPSHOT)",
     ),
     p(
         "appendonly",

@@ -11,6 +11,14 @@ use common::{encode, Client, Cluster};
 
 const READONLY: &str = "-READONLY You can't write against a read only replica.\r\n";
 
+/// One cluster at a time: on a 2-core machine several clusters side by side
+/// starve each other's heartbeats into elections these tests do not expect.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn int(reply: &str) -> i64 {
     reply[1..]
         .trim()
@@ -36,6 +44,7 @@ fn incr_pipeline(c: &mut Client, key: &str, n: i64, from: i64) {
 
 #[test]
 fn three_nodes_elect_replicate_refuse_on_followers_and_fail_over() {
+    let _serial = serial();
     let mut cl = Cluster::start(3, &[]);
     let l = cl.leader(15);
     let mut c = cl.nodes[l].client();
@@ -123,6 +132,7 @@ fn three_nodes_elect_replicate_refuse_on_followers_and_fail_over() {
 
 #[test]
 fn a_paused_leader_is_replaced_serves_nothing_after_and_drops_its_clients() {
+    let _serial = serial();
     let cl = Cluster::start(3, &[]);
     let l = cl.leader(15);
     let mut old = cl.nodes[l].client();
@@ -232,6 +242,7 @@ fn incr_writer(
 
 #[test]
 fn membership_changes_under_load_keep_every_acknowledged_write() {
+    let _serial = serial();
     let mut cl = Cluster::start(3, &[]);
     let l = cl.leader(15);
     let (joiner, addr) = cl.start_joiner(4);
@@ -316,6 +327,7 @@ fn snapshot_index(cl: &Cluster, i: usize) -> i64 {
 
 #[test]
 fn a_new_node_catches_up_from_a_snapshot_and_replicas_agree_on_the_digest() {
+    let _serial = serial();
     let mut cl = Cluster::start(3, &["--raft-snapshot-entries", "20"]);
     let l = cl.leader(15);
     let mut c = cl.nodes[l].client();
@@ -377,6 +389,7 @@ fn a_new_node_catches_up_from_a_snapshot_and_replicas_agree_on_the_digest() {
 #[cfg(feature = "faults")]
 #[test]
 fn an_isolated_leader_stops_serving_reads_and_writes() {
+    let _serial = serial();
     let cl = Cluster::start(3, &[]);
     let l = cl.leader(15);
     let rest = others(3, l);
@@ -419,6 +432,7 @@ fn an_isolated_leader_stops_serving_reads_and_writes() {
 
 #[test]
 fn garbage_on_the_raft_port_drops_only_that_connection() {
+    let _serial = serial();
     use std::io::Write;
     let cl = Cluster::start(3, &[]);
     let l = cl.leader(15);

@@ -33,13 +33,11 @@ pub fn init_core(seed: u64) {
     SEED.with(|s| s.set(seed | 1));
 }
 
-/// Run a keyspace command at once when it can: a read whose key lives on
-/// this core and is not held by a multi-shard write, or a write that this
-/// core can sequence and apply with nothing queued ahead of it.
-///
-/// A write applied here is sequenced after everything this connection sent
-/// before (the sequencer is local and its queue empty), so it may run even
-/// when earlier commands are still in flight (`behind`); a read may not.
+/// Run a keyspace command at once when it can: on a leader holding its
+/// lease, a read whose key lives on this core and is not held by a
+/// multi-shard write (and not behind this connection's earlier commands,
+/// `behind`). Writes always go through the log (`Step::Keyspace`), as does
+/// anything else that must wait.
 pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
     if !core.shared.raft.serving() {
         // Not (yet) a leader holding its lease: `run` waits or refuses.

@@ -2,6 +2,7 @@
 //! the raft core (other cores forward them).
 //!
 //! - `RAFT STATUS`: this node's view (any node).
+//! - `RAFT SNAPSHOT`: cut a snapshot now (any node; replies once written).
 //! - `RAFT DIGEST`: [applied index, replica digest at that index] (any
 //!   node): replicas that applied the same log agree, whatever their
 //!   thread counts.
@@ -32,6 +33,8 @@ use crate::raft::node::Origin;
 
 /// How long a leadership transfer may take before it is reported failed.
 const TRANSFER_WAIT: Duration = Duration::from_secs(5);
+/// How long RAFT SNAPSHOT waits for the snapshot to be written.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(600);
 /// How long ADD-LEARNER waits for the new node to catch up.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
 
@@ -74,6 +77,13 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
             wrong()
         };
     }
+    if sub == "SNAPSHOT" {
+        return if a.len() == 2 {
+            snapshot(node).await
+        } else {
+            wrong()
+        };
+    }
     if sub == "DIGEST" {
         if a.len() != 2 {
             return wrong();
@@ -92,7 +102,7 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
         "ADD-LEARNER" | "PROMOTE" | "REMOVE" | "TRANSFER-LEADER"
     ) {
         return err(format!(
-            "ERR unknown subcommand '{}'. Try RAFT STATUS, DIGEST, ADD-LEARNER, PROMOTE, REMOVE, TRANSFER-LEADER.",
+            "ERR unknown subcommand '{}'. Try RAFT STATUS, SNAPSHOT, DIGEST, ADD-LEARNER, PROMOTE, REMOVE, TRANSFER-LEADER.",
             String::from_utf8_lossy(&a[1])
         ));
     }
@@ -117,7 +127,7 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
             let Some(addr) = parse_addr(&a[3]) else {
                 return err("ERR invalid address, expected host:client-port:raft-port".into());
             };
-            let added = match node.raft.add_learner(id, addr, true).await {
+            let added = match node.raft.add_learner(id, addr, false).await {
                 Ok(r) => r.log_id.index,
                 Err(e) => return err(format!("ERR {e}")),
             };
@@ -169,19 +179,46 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// Cut a snapshot now (as Redis's SAVE: replies when it is written) and
+/// let the log before it go.
+async fn snapshot(node: &Rc<RaftNode>) -> Reply {
+    let target = node.applied_index();
+    if let Err(e) = node.raft.trigger().snapshot().await {
+        return err(format!("ERR {e}"));
+    }
+    let done = until(node, SNAPSHOT_WAIT, |m| {
+        m.snapshot.is_some_and(|s| s.index >= target)
+    })
+    .await;
+    if done {
+        Reply::Ok
+    } else {
+        err("ERR the snapshot did not complete in time; RAFT STATUS shows the last one".into())
+    }
+}
+
 /// Wait until the leader has replicated to `id` up to `index`.
 async fn caught_up(node: &Rc<RaftNode>, id: u64, index: u64, wait: Duration) -> bool {
+    until(node, wait, |m| {
+        m.replication
+            .as_ref()
+            .and_then(|r| r.get(&id).cloned().flatten())
+            .is_some_and(|l| l.index >= index)
+    })
+    .await
+}
+
+/// Wait until openraft's metrics satisfy `done`, at most `wait`.
+async fn until(
+    node: &Rc<RaftNode>,
+    wait: Duration,
+    done: impl Fn(&openraft::RaftMetrics<super::types::TypeConfig>) -> bool,
+) -> bool {
     let mut rx = node.raft.metrics();
     futures_lite::future::or(
         async {
             loop {
-                let done = rx
-                    .borrow_watched()
-                    .replication
-                    .as_ref()
-                    .and_then(|r| r.get(&id).cloned().flatten())
-                    .is_some_and(|m| m.index >= index);
-                if done {
+                if done(&rx.borrow_watched()) {
                     return true;
                 }
                 if rx.changed().await.is_err() {
@@ -247,24 +284,7 @@ async fn transfer(core: &Rc<Core>, node: &Rc<RaftNode>, id: u64) -> Reply {
         node.release_lease();
         return err(format!("ERR {e}"));
     }
-    let mut rx = node.raft.metrics();
-    let done = futures_lite::future::or(
-        async {
-            loop {
-                if rx.borrow_watched().current_leader == Some(id) {
-                    return true;
-                }
-                if rx.changed().await.is_err() {
-                    return false;
-                }
-            }
-        },
-        async {
-            glommio::timer::sleep(TRANSFER_WAIT).await;
-            false
-        },
-    )
-    .await;
+    let done = until(node, TRANSFER_WAIT, |m| m.current_leader == Some(id)).await;
     if done {
         Reply::Ok
     } else {

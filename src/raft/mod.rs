@@ -1,10 +1,12 @@
-//! Raft replication (in progress): openraft driven on a glommio executor.
-//! `runtime.rs` is openraft's async runtime on glommio; `record.rs` the log's
-//! on-disk record format and its recovery scan; `segment.rs` a log segment
-//! on DmaFile (group commit, torn-tail recovery); `vote.rs` the vote's
-//! two-slot durable file; `log.rs` the log over segments (roll, recover,
-//! truncate, purge). openraft's storage traits over these, the peer
-//! transport and the state machine follow.
+//! Raft replication: openraft driven on the raft core's glommio executor.
+//! `runtime.rs` is openraft's async runtime on glommio; `types.rs` the type
+//! configuration and entry codec; `record.rs`, `segment.rs`, `log.rs` and
+//! `vote.rs` the durable log (records with checksums on DmaFile segments,
+//! group commit, torn-tail recovery) under `store.rs`, openraft's log store;
+//! `sm.rs` its state machine and snapshot files; `node.rs` the glue to the
+//! server (proposals, leadership, apply); `network.rs` and `wire.rs` the peer
+//! transport; `admin.rs` the RAFT commands; `status.rs` what every core
+//! knows of this node's role.
 
 pub mod admin;
 #[allow(dead_code)]

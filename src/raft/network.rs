@@ -43,6 +43,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: node.raft.clone(),
             conn: None,
+            stream_conn: None,
         }
     }
 }
@@ -51,6 +52,47 @@ pub struct Peer {
     target: u64,
     addr: String,
     conn: Option<TcpStream>,
+    /// The append-stream connection, between streams.
+    stream_conn: Option<Rc<std::cell::RefCell<TcpStream>>>,
+}
+
+/// One TCP stream read by one task and written by another (glommio keeps
+/// separate wakers for the two directions; polls never overlap on one
+/// thread).
+struct Shared(Rc<std::cell::RefCell<TcpStream>>);
+
+impl futures_lite::AsyncRead for Shared {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut *self.0.borrow_mut()).poll_read(cx, buf)
+    }
+}
+
+impl futures_lite::AsyncWrite for Shared {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::pin::Pin::new(&mut *self.0.borrow_mut()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut *self.0.borrow_mut()).poll_flush(cx)
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::pin::Pin::new(&mut *self.0.borrow_mut()).poll_close(cx)
+    }
 }
 
 fn unreachable(target: u64, e: impl std::fmt::Display) -> Unreachable<TypeConfig> {
@@ -162,8 +204,9 @@ type StreamItem = Result<openraft::raft::StreamAppendResult<TypeConfig>, RPCErro
 impl RaftNetworkV2<TypeConfig> for Peer {
     type SnapshotData = std::fs::File;
 
-    /// Pipelined replication on a connection of its own: requests go out as
-    /// openraft produces them, responses come back in order.
+    /// Pipelined replication on a connection of its own (kept for the next
+    /// stream when this one ends cleanly): requests go out as openraft
+    /// produces them, responses come back in order.
     fn stream_append<'s, S>(
         &'s mut self,
         input: S,
@@ -177,79 +220,101 @@ impl RaftNetworkV2<TypeConfig> for Peer {
     {
         Box::pin(async move {
             let target = self.target;
+            // A follower's fsync may take longer than openraft's per-RPC
+            // budget (the heartbeat interval); waiting a little longer costs
+            // less than tearing the stream down.
+            let ttl = option.hard_ttl().max(Duration::from_millis(500));
             if crate::faults::dropped(target) {
+                self.stream_conn = None;
                 glommio::timer::sleep(option.hard_ttl()).await;
                 return Err(RPCError::Unreachable(unreachable(
                     target,
                     "peer traffic dropped (fault)",
                 )));
             }
-            let ttl = option.hard_ttl();
-            let mut s = within(ttl, async {
-                TcpStream::connect(self.addr.as_str())
+            let conn = match self.stream_conn.take() {
+                Some(c) => c,
+                None => {
+                    let mut s = within(ttl, async {
+                        TcpStream::connect(self.addr.as_str())
+                            .await
+                            .map_err(|e| io::Error::other(e.to_string()))
+                    })
                     .await
-                    .map_err(|e| io::Error::other(e.to_string()))
-            })
-            .await
-            .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
-            let _ = s.set_nodelay(true);
-            write_frame(&mut s, &Request::StreamBegin { from: 0 })
-                .await
-                .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
-            let (rd, mut wr) = futures_lite::io::split(s);
-            // Requests written so far, and whether the writer is done.
+                    .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
+                    let _ = s.set_nodelay(true);
+                    write_frame(&mut s, &Request::StreamBegin { from: 0 })
+                        .await
+                        .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
+                    Rc::new(std::cell::RefCell::new(s))
+                }
+            };
+            // Requests written so far, and whether the input has ended.
             let sent = Rc::new(std::cell::Cell::new((0u64, false)));
             let wake = Rc::new(crate::local::WaitList::default());
-            let (sent_w, wake_w) = (sent.clone(), wake.clone());
+            let (sent_w, wake_w, mut wr) = (sent.clone(), wake.clone(), Shared(conn.clone()));
             glommio::spawn_local(async move {
                 let mut input = input;
+                let mut broken = false;
                 while let Some(rpc) = futures_lite::StreamExt::next(&mut input).await {
-                    if crate::faults::dropped(target)
+                    if broken
+                        || crate::faults::dropped(target)
                         || write_frame(&mut wr, &wire::append_request(&rpc))
                             .await
                             .is_err()
                     {
-                        break;
+                        // Requests after a failed write are never answered;
+                        // the reader stops at the gap.
+                        broken = true;
+                        continue;
                     }
                     sent_w.set((sent_w.get().0 + 1, false));
                     wake_w.wake_all();
                 }
-                sent_w.set((sent_w.get().0, true));
+                sent_w.set((sent_w.get().0, !broken));
                 wake_w.wake_all();
-                let _ = futures_lite::AsyncWriteExt::close(&mut wr).await;
             })
             .detach();
+            let slot = &mut self.stream_conn;
             // Responses, in order; the stream ends after the first error or
-            // refusal (openraft then starts over).
-            let out = futures_lite::stream::unfold(Some((rd, 0u64)), move |state| {
-                let (sent, wake) = (sent.clone(), wake.clone());
-                async move {
-                    let (mut rd, got) = state?;
-                    wake.until(|| {
+            // refusal (openraft then starts over) or once the input ended
+            // and every request was answered (the connection is kept).
+            let out =
+                futures_lite::stream::unfold(Some((Shared(conn), 0u64, slot)), move |state| {
+                    let (sent, wake) = (sent.clone(), wake.clone());
+                    async move {
+                        let (mut rd, got, slot) = state?;
+                        wake.until(|| {
+                            let (n, done) = sent.get();
+                            n > got || done
+                        })
+                        .await;
                         let (n, done) = sent.get();
-                        n > got || done
-                    })
-                    .await;
-                    if sent.get().0 <= got {
-                        return None;
-                    }
-                    match within(ttl, read_frame::<_, Response>(&mut rd)).await {
-                        Ok(Some(Response::Streamed(w))) => {
-                            let res = wire::streamed(&w);
-                            let go_on = res.is_ok();
-                            Some((Ok(res), go_on.then_some((rd, got + 1))))
+                        if n <= got {
+                            if done {
+                                *slot = Some(rd.0);
+                            }
+                            return None;
                         }
-                        Ok(other) => Some((
-                            Err(RPCError::Unreachable(unreachable(
-                                target,
-                                format!("unexpected stream response {other:?}"),
-                            ))),
-                            None,
-                        )),
-                        Err(e) => Some((Err(RPCError::Unreachable(unreachable(target, e))), None)),
+                        match within(ttl, read_frame::<_, Response>(&mut rd)).await {
+                            Ok(Some(Response::Streamed(w))) => {
+                                let res = wire::streamed(&w);
+                                let go_on = res.is_ok();
+                                Some((Ok(res), go_on.then_some((rd, got + 1, slot))))
+                            }
+                            Ok(other) => Some((
+                                Err(RPCError::Unreachable(unreachable(
+                                    target,
+                                    format!("unexpected stream response {other:?}"),
+                                ))),
+                                None,
+                            )),
+                            Err(e) => {
+                                Some((Err(RPCError::Unreachable(unreachable(target, e))), None))
+                            }
+                        }
                     }
-                }
-            });
+                });
             Ok(Box::pin(out) as openraft::base::BoxStream<'s, StreamItem>)
         })
     }

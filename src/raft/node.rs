@@ -135,8 +135,8 @@ fn raft_config(cfg: &Config) -> io::Result<openraft::Config> {
         // snapshot; further behind, it gets the snapshot.
         max_in_snapshot_log_to_keep: cfg.raft_snapshot_entries.min(1000),
         max_payload_entries: 256,
-        // Votes, appends and transfers on loopback or a LAN: a peer that
-        // does not answer within this is treated as unreachable.
+        // Per snapshot chunk sent to a follower (appends are bounded by the
+        // heartbeat interval, votes by the election timeout).
         install_snapshot_timeout: 1000,
         // A node cut off and back does not disrupt a healthy leader.
         enable_pre_vote: Some(true),

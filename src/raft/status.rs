@@ -22,10 +22,10 @@ pub const READONLY: &str = "READONLY You can't write against a read only replica
 /// nothing was proposed.
 pub const NO_LEADER: &str =
     "MASTERDOWN No leader is known (election in progress or no quorum): nothing was proposed";
-/// A write proposed by a leader that lost leadership before it saw the
-/// outcome: it may or may not have been applied.
+/// A write proposed by a leader that lost leadership, or that was not
+/// applied within the write timeout: it may or may not take effect.
 pub const OUTCOME_UNKNOWN: &str =
-    "ERR leadership lost while the write was in flight: outcome unknown, it may or may not have been applied";
+    "ERR write outcome unknown: leadership was lost or the write timed out before it was applied; it may or may not take effect";
 
 #[derive(Default)]
 pub struct RaftStatus {
