@@ -95,7 +95,7 @@ impl Core {
             }
             let reply = {
                 let mut shard = self.shard.borrow_mut();
-                let ok = watches_hold(&seq.op, &shard, ctx.now, |_| true);
+                let ok = watches_hold(&seq.op, &shard, ctx, |_| true);
                 with_op(&mut seq, |op| apply(op, &mut shard, ctx, ok))
             };
             if !seq.read_only {
@@ -124,7 +124,7 @@ impl Core {
         mine.dedup();
         let (images, watch_ok) = {
             let shard = self.shard.borrow();
-            let ok = watches_hold(&seq.op, &shard, ctx.now, |k| self.owner(k) == self.id);
+            let ok = watches_hold(&seq.op, &shard, ctx, |k| self.owner(k) == self.id);
             let images = mine
                 .iter()
                 .map(|(db, k)| Image {

@@ -41,8 +41,56 @@ impl std::hash::BuildHasher for Hasher {
 }
 pub type Key = Box<[u8]>;
 
-/// How many recent deletions each database remembers for WATCH on absent keys.
-const TOMBSTONES: usize = 4096;
+/// How far back (in versions: 65536 log entries) each database remembers
+/// deletions for WATCH on absent keys. The window is measured from the
+/// EXEC's own position, so every replica decides a watch the same way
+/// whatever its thread count.
+pub const DELETION_WINDOW: u64 = 1 << 32;
+/// A memory guard: past this many remembered deletions in one database of
+/// one shard, the oldest are forgotten early (their watches then abort
+/// conservatively, and replicas with other thread counts may disagree).
+const DELETIONS_CAP: usize = 1 << 20;
+
+/// Recent deletions, for WATCH: the latest version each key was deleted
+/// at, within the window.
+#[derive(Default)]
+pub struct Deletions {
+    order: VecDeque<(Key, u64)>,
+    last: std::collections::HashMap<Key, u64, Hasher>,
+    /// Deletions up to here were forgotten early (the memory guard).
+    floor: u64,
+}
+
+impl Deletions {
+    fn note(&mut self, k: Key, index: u64) {
+        while let Some((_, i)) = self.order.front() {
+            let aged = i.saturating_add(DELETION_WINDOW) < index;
+            if !aged && self.order.len() < DELETIONS_CAP {
+                break;
+            }
+            let (old, i) = self.order.pop_front().expect("front");
+            if !aged {
+                self.floor = self.floor.max(i);
+            }
+            if self.last.get(&old) == Some(&i) {
+                self.last.remove(&old);
+            }
+        }
+        self.last.insert(k.clone(), index);
+        self.order.push_back((k, index));
+    }
+
+    /// The latest version at which `key` may have been deleted, as seen by
+    /// an operation at version `at`: its deletion when within the window,
+    /// else the window's start.
+    fn latest(&self, key: &[u8], at: u64) -> u64 {
+        let start = at.saturating_sub(DELETION_WINDOW).max(self.floor);
+        match self.last.get(key) {
+            Some(&i) if i >= start => i,
+            _ => start,
+        }
+    }
+}
 
 /// Redis converts a small hash (listpack) to a hashtable past these sizes
 /// (Redis 7.0's built-in defaults; its sample redis.conf lowers entries to
@@ -234,10 +282,8 @@ impl HashVal {
 #[derive(Default)]
 pub struct Db {
     map: SegMap<Entry>,
-    /// Recent deletions (key, index), oldest first, for WATCH on absent keys.
-    tombstones: VecDeque<(Key, u64)>,
-    /// Deletions older than the window are known only as "at or before this".
-    tombstone_floor: u64,
+    /// Recent deletions, for WATCH on absent keys.
+    deleted: Deletions,
 }
 
 impl Db {
@@ -255,7 +301,7 @@ impl Db {
                 Some(e)
             }
             Err((k, _)) => {
-                note_delete(&mut self.tombstones, &mut self.tombstone_floor, k, index);
+                self.deleted.note(k, index);
                 None
             }
         }
@@ -277,14 +323,10 @@ impl Db {
         index: u64,
         make: impl FnOnce() -> Entry,
     ) -> &mut Entry {
-        let Db {
-            map,
-            tombstones,
-            tombstone_floor,
-        } = self;
+        let Db { map, deleted } = self;
         let (e, expired) = map.upsert_with(key, |e| e.is_expired(now), make);
         if expired.is_some() {
-            note_delete(tombstones, tombstone_floor, key.into(), index);
+            deleted.note(key.into(), index);
         }
         e.touch(now);
         e
@@ -310,17 +352,14 @@ impl Db {
     /// Remove a key (live or expired); `index` is the deleting entry's index.
     pub fn remove(&mut self, key: &[u8], index: u64) -> Option<Entry> {
         let (k, e) = self.map.remove_entry(key)?;
-        note_delete(&mut self.tombstones, &mut self.tombstone_floor, k, index);
+        self.deleted.note(k, index);
         Some(e)
     }
 
-    /// The latest index at which `key` may have been deleted (for WATCH).
-    pub fn last_delete(&self, key: &[u8]) -> u64 {
-        self.tombstones
-            .iter()
-            .rev()
-            .find(|(k, _)| &**k == key)
-            .map_or(self.tombstone_floor, |(_, i)| *i)
+    /// The latest version at which `key` may have been deleted, for a
+    /// WATCH checked by an operation at version `at`.
+    pub fn last_delete(&self, key: &[u8], at: u64) -> u64 {
+        self.deleted.latest(key, at)
     }
 
     /// Number of entries including expired ones not yet reclaimed.
@@ -349,17 +388,17 @@ impl Db {
     /// pairs, oldest first (snapshots).
     pub fn deletions(&self) -> (u64, impl Iterator<Item = (&[u8], u64)>) {
         (
-            self.tombstone_floor,
-            self.tombstones.iter().map(|(k, i)| (&**k, *i)),
+            self.deleted.floor,
+            self.deleted.order.iter().map(|(k, i)| (&**k, *i)),
         )
     }
 
     /// Restore a deletion window from a snapshot: `list` in any order.
     pub fn restore_deletions(&mut self, floor: u64, mut list: Vec<(Key, u64)>) {
-        self.tombstone_floor = self.tombstone_floor.max(floor);
+        self.deleted.floor = self.deleted.floor.max(floor);
         list.sort_by_key(|(_, i)| *i);
         for (k, i) in list {
-            note_delete(&mut self.tombstones, &mut self.tombstone_floor, k, i);
+            self.deleted.note(k, i);
         }
     }
 
@@ -415,16 +454,6 @@ impl Db {
         }
         None
     }
-}
-
-/// Remember a deletion for WATCH, within the window.
-fn note_delete(tombstones: &mut VecDeque<(Key, u64)>, floor: &mut u64, k: Key, index: u64) {
-    if tombstones.len() == TOMBSTONES {
-        if let Some((_, i)) = tombstones.pop_front() {
-            *floor = (*floor).max(i);
-        }
-    }
-    tombstones.push_back((k, index));
 }
 
 /// The part of the keyspace one core owns: all databases for the keys that hash
@@ -486,21 +515,34 @@ mod tests {
         assert_eq!(db.len_raw(), 1);
         assert!(db.get_mut(b"k", 100, 7).is_none());
         assert_eq!(db.len_raw(), 0);
-        assert_eq!(db.last_delete(b"k"), 7);
+        assert_eq!(db.last_delete(b"k", 8), 7);
     }
 
     #[test]
-    fn tombstones_fall_back_to_floor() {
+    fn deletions_are_remembered_by_version_window() {
+        let w = DELETION_WINDOW;
         let mut db = Db::default();
-        for i in 0..(TOMBSTONES as u64 + 10) {
-            let k = format!("k{i}");
-            db.insert(k.as_bytes(), Entry::new(s("v"), i));
-            db.remove(k.as_bytes(), i + 1);
+        for (k, at) in [("a", 10), ("b", 20), ("a", 30)] {
+            db.insert(k.as_bytes(), Entry::new(s("v"), 1));
+            db.remove(k.as_bytes(), at);
         }
-        assert_eq!(db.last_delete(b"k0"), 10);
-        assert_eq!(db.last_delete(b"never"), 10);
-        let last = format!("k{}", TOMBSTONES as u64 + 9);
-        assert_eq!(db.last_delete(last.as_bytes()), TOMBSTONES as u64 + 10);
+        assert_eq!(db.last_delete(b"a", 40), 30);
+        assert_eq!(db.last_delete(b"b", 40), 20);
+        assert_eq!(db.last_delete(b"never", 40), 0);
+        // Seen from far later, only the window's start is known, whatever
+        // is still stored: the same answer on every replica.
+        assert_eq!(db.last_delete(b"a", w + 100), 100);
+        assert_eq!(db.last_delete(b"never", w + 100), 100);
+        // A later deletion prunes what fell out of its window.
+        db.insert(b"c", Entry::new(s("v"), 1));
+        db.remove(b"c", w + 25);
+        assert_eq!(
+            db.deleted.order.len(),
+            2,
+            "a@30 and c stay, a@10 and b@20 go"
+        );
+        assert_eq!(db.last_delete(b"a", w + 25), 30);
+        assert_eq!(db.last_delete(b"b", w + 25), 25);
     }
 
     #[test]

@@ -108,12 +108,12 @@ pub fn apply(op: &mut LogOp, shard: &mut Shard, ctx: OpCtx, watches_ok: bool) ->
 
 /// Whether every watched key that `owns` says lives on this shard is
 /// unchanged.
-pub fn watches_hold(op: &LogOp, shard: &Shard, now: u64, owns: impl Fn(&[u8]) -> bool) -> bool {
+pub fn watches_hold(op: &LogOp, shard: &Shard, ctx: OpCtx, owns: impl Fn(&[u8]) -> bool) -> bool {
     match op {
         LogOp::Exec { watches, .. } => watches
             .iter()
             .filter(|w| owns(&w.key))
-            .all(|w| tx::watch_holds(shard, w, now)),
+            .all(|w| tx::watch_holds(shard, w, ctx.now, ctx.index)),
         LogOp::Cmd { .. } => true,
     }
 }

@@ -147,6 +147,24 @@ impl Server {
         assert!(ok, "kill -{sig}");
     }
 
+    fn wait_leading(&self, deadline: Instant) -> bool {
+        while Instant::now() < deadline {
+            if let Ok(mut c) = Client::try_connect(self.port) {
+                let leading = c.cmd("ROLE").starts_with("*3\r\n$6\r\nmaster");
+                // Leave no connection behind (tests count clients).
+                c.send_raw(b"QUIT\r\n");
+                let _ = c.read_reply();
+                let _ = c.closed();
+                if leading {
+                    std::thread::sleep(Duration::from_millis(20));
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
     fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -161,7 +179,11 @@ impl Server {
                     if r.read_line(&mut line).is_ok()
                         && (line == "+PONG\r\n" || line.starts_with("-NOAUTH"))
                     {
-                        return true;
+                        // A one-node cluster is ready once it leads (its
+                        // first Tick applied); cluster nodes once they answer.
+                        return line.starts_with("-NOAUTH")
+                            || self.args.iter().any(|a| a == "--peer")
+                            || self.wait_leading(deadline);
                     }
                 }
             }
@@ -315,11 +337,26 @@ impl Cluster {
     }
 }
 
+/// Start a node; its log goes to `$CACHECAT_TEST_LOGS/<port>.log` when that
+/// variable names a directory (debugging a test), nowhere otherwise.
 fn spawn(bin: &str, args: &[String]) -> Child {
+    let log = std::env::var_os("CACHECAT_TEST_LOGS").and_then(|dir| {
+        let port = args
+            .iter()
+            .position(|a| a == "--port")
+            .map(|i| args[i + 1].clone())?;
+        let path = std::path::Path::new(&dir).join(format!("{port}.log"));
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
     Command::new(bin)
         .args(args)
+        .env("RUST_LOG", "info,openraft=warn,cachecat::raft=debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log.map_or(Stdio::null(), Stdio::from))
         .spawn()
         .expect("start cachecat")
 }

@@ -42,7 +42,7 @@ fn del_exists_touch_type() {
     assert_eq!(run(&mut s, "TYPE a", 10, 0), Reply::simple("string"));
     assert_eq!(run(&mut s, "TYPE c", 10, 0), Reply::simple("none"));
     assert_eq!(run(&mut s, "DEL a c a", 10, 2), Reply::Int(1));
-    assert_eq!(s.db(0).last_delete(b"a"), 2);
+    assert_eq!(s.db(0).last_delete(b"a", 3), 2);
     assert_eq!(run(&mut s, "EXISTS a", 10, 0), Reply::Int(0));
 }
 

@@ -21,13 +21,15 @@ pub struct Watch {
 /// that was absent is unchanged unless it was written or deleted after the
 /// WATCH (deletions are remembered in a bounded window, beyond which the check
 /// errs on the side of aborting).
-pub fn watch_holds(shard: &Shard, w: &Watch, now: u64) -> bool {
+pub fn watch_holds(shard: &Shard, w: &Watch, now: u64, at: u64) -> bool {
     let db = shard.db(w.db as usize);
     match db.get_raw(&w.key) {
         Some(e) if !e.is_expired(now) => w.version != 0 && e.version == w.version,
-        Some(e) => w.version == 0 && e.version <= w.seen_at && db.last_delete(&w.key) <= w.seen_at,
+        Some(e) => {
+            w.version == 0 && e.version <= w.seen_at && db.last_delete(&w.key, at) <= w.seen_at
+        }
         None => {
-            let gone_since = db.last_delete(&w.key);
+            let gone_since = db.last_delete(&w.key, at);
             if w.version == 0 {
                 gone_since <= w.seen_at
             } else {
@@ -82,23 +84,23 @@ mod tests {
     fn watch_detects_writes_deletes_and_creation() {
         let mut s = Shard::new(1);
         put(&mut s, b"k", 3);
-        assert!(watch_holds(&s, &w(b"k", 3, 5), 0));
+        assert!(watch_holds(&s, &w(b"k", 3, 5), 0, 50));
         put(&mut s, b"k", 6);
-        assert!(!watch_holds(&s, &w(b"k", 3, 5), 0));
+        assert!(!watch_holds(&s, &w(b"k", 3, 5), 0, 50));
         // absent at watch, still absent, never touched
-        assert!(watch_holds(&s, &w(b"a", 0, 5), 0));
+        assert!(watch_holds(&s, &w(b"a", 0, 5), 0, 50));
         // absent at watch, created and deleted since
         put(&mut s, b"a", 7);
         s.db_mut(0).remove(b"a", 8);
-        assert!(!watch_holds(&s, &w(b"a", 0, 5), 0));
+        assert!(!watch_holds(&s, &w(b"a", 0, 5), 0, 50));
         // absent at watch, created since
         put(&mut s, b"b", 9);
-        assert!(!watch_holds(&s, &w(b"b", 0, 5), 0));
+        assert!(!watch_holds(&s, &w(b"b", 0, 5), 0, 50));
         // live at watch, expired since
         let mut e = Entry::new(Value::Str(StrVal::new(b"v".to_vec())), 2);
         e.expire_at = 100;
         s.db_mut(0).insert(b"t", e);
-        assert!(watch_holds(&s, &w(b"t", 2, 5), 99));
-        assert!(!watch_holds(&s, &w(b"t", 2, 5), 100));
+        assert!(watch_holds(&s, &w(b"t", 2, 5), 99, 50));
+        assert!(!watch_holds(&s, &w(b"t", 2, 5), 100, 50));
     }
 }
