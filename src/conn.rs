@@ -326,6 +326,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         conn.meta.last_ms.store(shared.uptime_ms(), Relaxed);
         let now = crate::clock::physical_ms();
         core.clock_hint.set(now);
+        core.mono_hint.set(crate::clock::mono_ns());
         core.fresh_read_clock(now, if went_out { 0 } else { 2 })
             .await;
         went_out = false;
@@ -348,8 +349,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                             encode(&r, conn.proto, &mut out);
                         }
                         Step::Keyspace(db, cmd)
-                            if (pend.is_empty() && rbuf.is_empty())
-                                || !core.shared.raft.serving() =>
+                            if (pend.is_empty() && rbuf.is_empty()) || !core.serving() =>
                         {
                             // Alone, or this node cannot answer at once
                             // (not leader yet, or no lease): wait here,

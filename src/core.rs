@@ -161,6 +161,9 @@ pub struct Core {
     /// applied in place take their time from it instead of reading the
     /// clock once more per command.
     pub clock_hint: Cell<u64>,
+    /// The monotonic clock (`clock::mono_ns`) read with `clock_hint`: lease
+    /// checks of the batch use it.
+    pub mono_hint: Cell<u64>,
     pub pubsub: crate::pubsub::PubSub,
     /// Test-only apply lag: operations waiting to be enqueued, in order.
     late: RefCell<VecDeque<(std::time::Instant, Arc<Seq>)>>,
@@ -194,9 +197,15 @@ impl Core {
             raft: std::cell::OnceCell::new(),
             late: RefCell::new(VecDeque::new()),
             clock_hint: Cell::new(crate::clock::physical_ms()),
+            mono_hint: Cell::new(crate::clock::mono_ns()),
             pubsub: Default::default(),
             shared,
         }
+    }
+
+    /// Whether this node serves keyspace commands, as of the running batch.
+    pub fn serving(&self) -> bool {
+        self.shared.raft.serving_at(self.mono_hint.get())
     }
 
     /// The shard owning `key`.

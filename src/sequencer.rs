@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use cachecat_io::Reply;
 use cachecat_shards::cmd::Cmd;
-use cachecat_shards::op::{apply, LogOp};
+use cachecat_shards::op::{apply, watches_hold, LogOp};
 use cachecat_shards::OpCtx;
 
 use crate::core::{Core, Seq};
@@ -253,6 +253,28 @@ impl Core {
                 }
                 None => s.inflight.push_back(entry),
             }
+        }
+        if mask == 1 << self.id
+            && self.stalled.get().is_none()
+            && !self.draining.get()
+            && self.queue.borrow().is_empty()
+            && self.shared.apply_lag_us() == 0
+        {
+            // Only this shard, nothing queued ahead: apply it right here
+            // (the common case with one thread) and answer.
+            let mut op = op;
+            let ctx = OpCtx {
+                now: ts,
+                index: version,
+            };
+            let reply = {
+                let mut shard = self.shard.borrow_mut();
+                let ok = watches_hold(&op, &shard, ctx, |_| true);
+                apply(&mut op, &mut shard, ctx, ok)
+            };
+            self.shared.applied[self.id].fetch_max(version, Ordering::AcqRel);
+            self.deliver(origin, reply);
+            return;
         }
         let seq = Seq {
             id: self.next_id(),

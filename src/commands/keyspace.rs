@@ -39,7 +39,7 @@ pub fn init_core(seed: u64) {
 /// `behind`). Writes always go through the log (`Step::Keyspace`), as does
 /// anything else that must wait.
 pub fn try_local(core: &Rc<Core>, db: u32, mut cmd: Cmd, behind: bool) -> Step {
-    if !core.shared.raft.serving() {
+    if !core.serving() {
         // Not (yet) a leader holding its lease: `run` waits or refuses.
         return Step::Keyspace(db, cmd);
     }

@@ -58,7 +58,14 @@ impl RaftStatus {
     /// Whether this node may answer keyspace commands right now: leader,
     /// first Tick applied, read lease valid.
     pub fn serving(&self) -> bool {
-        self.role() == LEADER && crate::clock::mono_ns() < self.lease_until.load(Acquire)
+        self.serving_at(crate::clock::mono_ns())
+    }
+
+    /// `serving` at monotonic time `now` (ns, `clock::mono_ns`) read a
+    /// moment ago: a connection reads the clock once per batch of commands,
+    /// far inside the lease's margin.
+    pub fn serving_at(&self, now: u64) -> bool {
+        self.role() == LEADER && now < self.lease_until.load(Acquire)
     }
 
     /// Why a keyspace command cannot run here now, if it cannot: `None`
