@@ -27,6 +27,7 @@ pub struct Log {
     /// The zero-filled file the next segment will use, once a helper
     /// thread has prepared it (shared with that thread's completion).
     spare: std::rc::Rc<std::cell::Cell<SpareState>>,
+    spare_path: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -37,7 +38,15 @@ enum SpareState {
     Ready,
 }
 
-const SPARE: &str = "spare.tmp";
+/// Spare files are named per log instance (`spare-N.tmp`): a fill still
+/// running for an instance that was dropped never writes into another's.
+static SPARE_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn is_spare(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("spare") && n.ends_with(".tmp"))
+}
 
 fn segment_name(first_index: u64) -> String {
     format!("{first_index:020}.seg")
@@ -79,17 +88,26 @@ impl Log {
             segments.push(seg);
         }
         // A spare left by an interrupted run may be partly filled.
-        let _ = std::fs::remove_file(dir.join(SPARE));
+        for p in std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())) {
+            if is_spare(&p) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        let spare_path = dir.join(format!(
+            "spare-{}.tmp",
+            SPARE_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let mut log = Log {
             dir: dir.to_path_buf(),
             segments,
             segment_bytes,
             unsynced: Vec::new(),
             spare: Default::default(),
+            spare_path,
         };
         if log.segments.is_empty() {
             // A new log starts in a preallocated segment too.
-            let (path, bytes) = (dir.join(SPARE), log.spare_bytes());
+            let (path, bytes) = (log.spare_path.clone(), log.spare_bytes());
             glommio::executor()
                 .spawn_blocking(move || super::segment::zero_fill(&path, bytes))
                 .await?;
@@ -107,7 +125,7 @@ impl Log {
             return;
         }
         self.spare.set(SpareState::Filling);
-        let path = self.dir.join(SPARE);
+        let path = self.spare_path.clone();
         let bytes = self.spare_bytes();
         let state = self.spare.clone();
         glommio::spawn_local(async move {
@@ -131,7 +149,7 @@ impl Log {
 
     async fn roll(&mut self, first_index: u64) -> io::Result<()> {
         let path = self.dir.join(segment_name(first_index));
-        let spare = self.dir.join(SPARE);
+        let spare = self.spare_path.clone();
         let ready = self.spare.get() == SpareState::Ready;
         let seg = Segment::create(&path, first_index, ready.then_some(spare.as_path())).await?;
         if ready {
