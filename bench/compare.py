@@ -18,6 +18,7 @@ import argparse
 import csv
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -138,6 +139,13 @@ def fmt_ratio(x, base):
     return "n/a" if x is None or not base else f"{x / base:.2f}"
 
 
+def shown(cmd, opts):
+    """A command line as the report shows it: the server binary as given, the
+    scratch directory as $WORKDIR (no paths of the machine it ran on)."""
+    cmd = cmd.replace(os.path.abspath(opts.server), opts.server)
+    return re.sub(r"/\S*cachecat-bench-[^/\s]+", "$WORKDIR", cmd)
+
+
 def write_results(path, opts, servers, cells, errors, idle_cpu, bench_lines):
     redis_v = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
     lines = [
@@ -159,7 +167,7 @@ def write_results(path, opts, servers, cells, errors, idle_cpu, bench_lines):
                      f"{fmt_ratio(med['cachecat1'], base)} | {fmt_rps(med['cachecat2'])} | "
                      f"{fmt_ratio(med['cachecat2'], base)} |")
     lines += ["", "## Command lines", "", "```"]
-    lines += [shlex.join(s.argv) for s in servers]
+    lines += [shown(shlex.join(s.argv), opts) for s in servers]
     lines += bench_lines + ["```", "",
                             "Ports are picked free per run; TEST and PIPELINE vary per cell "
                             "(MSET sets 10 keys per request).", "",
