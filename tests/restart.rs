@@ -153,3 +153,27 @@ fn cutting_the_log_at_the_last_fdatasync_keeps_acknowledged_writes() {
     assert_eq!(c.cmd("DBSIZE"), ":50\r\n");
     std::fs::remove_file(&sync_file).unwrap();
 }
+
+/// With `appendfsync no` the log is written through the page cache: a
+/// killed process loses nothing it acknowledged (only a power loss could).
+#[test]
+fn without_fsync_a_kill9_loses_nothing_either() {
+    for mode in ["no", "everysec"] {
+        let mut s = Server::start(&["--appendfsync", mode, "--threads", "2"]);
+        let mut c = s.client();
+        let mut batch = Vec::new();
+        for i in 0..500 {
+            batch.extend(encode(&[b"SET", format!("k{i}").as_bytes(), b"v"]));
+        }
+        c.send_raw(&batch);
+        for _ in 0..500 {
+            assert_eq!(c.read_reply(), "+OK\r\n");
+        }
+        assert_eq!(c.cmd("INCRBY n 7"), ":7\r\n");
+        drop(c);
+        s.kill9_and_restart();
+        let mut c = s.client();
+        assert_eq!(c.cmd("DBSIZE"), ":501\r\n", "{mode}");
+        assert_eq!(c.cmd("INCR n"), ":8\r\n");
+    }
+}

@@ -28,6 +28,8 @@ pub struct Log {
     /// thread has prepared it (shared with that thread's completion).
     spare: std::rc::Rc<std::cell::Cell<SpareState>>,
     spare_path: PathBuf,
+    /// Appends go through the page cache (see `Segment::set_buffered`).
+    buffered: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +106,7 @@ impl Log {
             unsynced: Vec::new(),
             spare: Default::default(),
             spare_path,
+            buffered: false,
         };
         if log.segments.is_empty() {
             // A new log starts in a preallocated segment too.
@@ -151,7 +154,10 @@ impl Log {
         let path = self.dir.join(segment_name(first_index));
         let spare = self.spare_path.clone();
         let ready = self.spare.get() == SpareState::Ready;
-        let seg = Segment::create(&path, first_index, ready.then_some(spare.as_path())).await?;
+        let mut seg = Segment::create(&path, first_index, ready.then_some(spare.as_path())).await?;
+        if self.buffered {
+            seg.set_buffered()?;
+        }
         if ready {
             self.spare.set(SpareState::None);
         }
@@ -227,6 +233,13 @@ impl Log {
             Some(i) => self.segments[i].read(index).await,
             None => Ok(None),
         }
+    }
+
+    /// Write appends through the page cache from now on (fsync policies
+    /// that do not wait for the device).
+    pub fn set_buffered(&mut self) -> io::Result<()> {
+        self.buffered = true;
+        self.active().set_buffered()
     }
 
     /// Whether the log holds no entry.

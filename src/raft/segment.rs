@@ -45,6 +45,12 @@ pub struct Segment {
     /// Everything from here to the end of the file is zeros (a
     /// preallocated segment's unused part, or past the file's end).
     clean_from: u64,
+    /// Appends go through the page cache with this file (`appendfsync
+    /// everysec|no`: nothing waits for the device on the write path).
+    /// Reads, cuts and fdatasync stay on the DmaFile: the kernel writes
+    /// dirty pages back before an O_DIRECT access to them, and fdatasync
+    /// covers the file whichever descriptor wrote it.
+    buffered: Option<std::fs::File>,
 }
 
 fn header(first_index: u64) -> Vec<u8> {
@@ -140,6 +146,7 @@ impl Segment {
             tail: Vec::new(),
             align,
             clean_from: HEADER_BLOCK,
+            buffered: None,
         })
     }
 
@@ -186,6 +193,7 @@ impl Segment {
             tail: Vec::new(),
             align,
             clean_from: 0,
+            buffered: None,
         };
         seg.clean_from = seg.align_up(dirty_end.max(HEADER_BLOCK));
         let end = seg.end;
@@ -245,6 +253,12 @@ impl Segment {
         Ok(())
     }
 
+    /// Send appends through the page cache from now on.
+    pub fn set_buffered(&mut self) -> io::Result<()> {
+        self.buffered = Some(std::fs::OpenOptions::new().write(true).open(&self.path)?);
+        Ok(())
+    }
+
     /// The next index this segment expects.
     pub fn next_index(&self) -> u64 {
         self.first_index + self.offsets.len() as u64
@@ -292,7 +306,14 @@ impl Segment {
             self.offsets.push(at);
             at += (bytes.len() - before) as u64;
         }
-        self.write_blocks(start, &bytes).await?;
+        match &self.buffered {
+            // Through the page cache: only the new records, at the end.
+            Some(f) => {
+                use std::os::unix::fs::FileExt;
+                f.write_all_at(&bytes[(self.end - start) as usize..], self.end)?;
+            }
+            None => self.write_blocks(start, &bytes).await?,
+        }
         self.end = at;
         self.clean_from = self.clean_from.max(self.align_up(at));
         bytes.drain(..(self.align_down(at) - start) as usize);

@@ -176,7 +176,12 @@ impl LogStore {
             Some(b) => Meta::decode(&b)?,
             None => Meta::default(),
         };
-        let (log, stored) = Log::open(&dir.join("log"), segment_bytes).await?;
+        let (mut log, stored) = Log::open(&dir.join("log"), segment_bytes).await?;
+        if fsync != Fsync::Always {
+            // Nothing waits for the device: write through the page cache,
+            // as Redis's AOF does.
+            log.set_buffered()?;
+        }
         let purged = meta.purged.as_ref().map(|p| p.index);
         let mut cache = Cache::default();
         let mut last = meta.purged;
