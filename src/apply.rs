@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use cachecat_shards::op::{apply, watches_hold, LogOp};
-use cachecat_shards::Shard;
+use cachecat_shards::{OpCtx, Shard};
 
 use crate::core::{Core, Image, Msg, Seq};
 
@@ -57,6 +57,20 @@ impl Core {
         self.draining.set(false);
     }
 
+    /// Apply an operation that involves this shard alone (its watches
+    /// included) and, for a write, record its version as applied.
+    pub fn apply_alone(&self, op: &mut LogOp, ctx: OpCtx, read_only: bool) -> cachecat_io::Reply {
+        let reply = {
+            let mut shard = self.shard.borrow_mut();
+            let ok = watches_hold(op, &shard, ctx, |_| true);
+            apply(op, &mut shard, ctx, ok)
+        };
+        if !read_only {
+            self.mark_applied(ctx.index);
+        }
+        reply
+    }
+
     fn mark_applied(&self, index: u64) {
         self.shared.applied[self.id].fetch_max(index, Ordering::AcqRel);
     }
@@ -93,14 +107,8 @@ impl Core {
                 self.deliver(seq.origin, refused);
                 return;
             }
-            let reply = {
-                let mut shard = self.shard.borrow_mut();
-                let ok = watches_hold(&seq.op, &shard, ctx, |_| true);
-                with_op(&mut seq, |op| apply(op, &mut shard, ctx, ok))
-            };
-            if !seq.read_only {
-                self.mark_applied(seq.index);
-            }
+            let read_only = seq.read_only;
+            let reply = with_op(&mut seq, |op| self.apply_alone(op, ctx, read_only));
             self.deliver(seq.origin, reply);
             return;
         }

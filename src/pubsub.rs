@@ -477,26 +477,26 @@ pub fn unsubscribe_none(pattern: bool) -> Reply {
     Reply::Seq(vec![confirm(kind, None, 0)])
 }
 
-/// Drop every subscription of a connection that is closing or RESET (the
+/// Drop every subscription of a connection that is closing (the
 /// counts are corrected without waiting). Returns the messages still
 /// queued, published before.
 pub fn leave(core: &Rc<Core>, subs: &mut Subs, id: u64) -> Vec<Reply> {
-    for (pattern, names) in [
-        (false, std::mem::take(&mut subs.channels)),
-        (true, std::mem::take(&mut subs.patterns)),
-    ] {
-        for name in names {
-            drop_local(core, &name, pattern, id);
-            core.send_count(&name, pattern, -1, false);
-        }
-    }
-    subs.publish_counts();
+    depart(core, subs, id, false);
     subs.mailbox.take_all()
 }
 
 /// `leave`, waiting until every owner has counted the departures (RESET:
 /// a PUBLISH sent after its reply no longer counts this client).
 pub async fn leave_counted(core: &Rc<Core>, subs: &mut Subs, id: u64) -> Vec<Reply> {
+    for req in depart(core, subs, id, true) {
+        core.pending.wait(req).await;
+    }
+    subs.mailbox.take_all()
+}
+
+/// Drop every subscription of this client and tell the owners; with `ack`,
+/// returns the requests their acknowledgements complete.
+fn depart(core: &Rc<Core>, subs: &mut Subs, id: u64, ack: bool) -> Vec<u32> {
     let mut acks = Vec::new();
     for (pattern, names) in [
         (false, std::mem::take(&mut subs.channels)),
@@ -504,14 +504,11 @@ pub async fn leave_counted(core: &Rc<Core>, subs: &mut Subs, id: u64) -> Vec<Rep
     ] {
         for name in names {
             drop_local(core, &name, pattern, id);
-            acks.extend(core.send_count(&name, pattern, -1, true));
+            acks.extend(core.send_count(&name, pattern, -1, ack));
         }
     }
     subs.publish_counts();
-    for req in acks {
-        core.pending.wait(req).await;
-    }
-    subs.mailbox.take_all()
+    acks
 }
 
 /// INFO's pubsub_channels and pubsub_patterns: channels with a subscriber

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use cachecat_io::Reply;
 use cachecat_shards::cmd::Cmd;
-use cachecat_shards::op::{apply, watches_hold, LogOp};
+use cachecat_shards::op::LogOp;
 use cachecat_shards::OpCtx;
 
 use crate::core::{Core, Seq};
@@ -189,8 +189,7 @@ impl Core {
             now: self.read_now(),
             index: 0,
         };
-        let mut shard = self.shard.borrow_mut();
-        Ok(apply(&mut op, &mut shard, ctx, true))
+        Ok(self.apply_alone(&mut op, ctx, true))
     }
 
     /// Writes go to the log (via the raft node's batch); reads that need a
@@ -267,12 +266,7 @@ impl Core {
                 now: ts,
                 index: version,
             };
-            let reply = {
-                let mut shard = self.shard.borrow_mut();
-                let ok = watches_hold(&op, &shard, ctx, |_| true);
-                apply(&mut op, &mut shard, ctx, ok)
-            };
-            self.shared.applied[self.id].fetch_max(version, Ordering::AcqRel);
+            let reply = self.apply_alone(&mut op, ctx, false);
             self.deliver(origin, reply);
             return;
         }

@@ -63,15 +63,10 @@ pub fn run(core: &Rc<Core>, conn: &mut Conn, spec: &Spec, a: &[Vec<u8>]) -> Repl
             conn.watches.clear();
             conn.meta.name.lock().expect("name").clear();
             conn.authed = !core.shared.requirepass_set.load(Relaxed);
-            let mut queued = match conn.subs.take() {
-                Some(mut subs) => crate::pubsub::leave(core, &mut subs, conn.id),
-                None => Vec::new(),
-            };
-            if queued.is_empty() {
-                return Reply::simple("RESET");
-            }
-            queued.push(Reply::simple("RESET"));
-            Reply::Seq(queued)
+            // A subscriber's RESET leaves its subscriptions first, waiting
+            // for the owners (commands::dispatch); none are left here.
+            debug_assert!(conn.subs.is_none());
+            Reply::simple("RESET")
         }
         "client" => client(core, conn, a),
         _ => unreachable!(),

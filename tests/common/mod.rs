@@ -76,19 +76,8 @@ impl Server {
     /// Kill the process with SIGKILL (no chance to flush anything) and
     /// start it again on the same port and data directory.
     pub fn kill9_and_restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for _ in 0..50 {
-            self.child = spawn(&self.bin, &self.args);
-            if self.wait_ready() {
-                return;
-            }
-            // The port may linger for a moment after the kill.
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("cachecat did not restart");
+        self.kill9();
+        self.restart();
     }
 
     /// Start a node at a given port and directory (clusters), waiting until
