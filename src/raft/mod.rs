@@ -4,8 +4,8 @@
 //! `vote.rs` the durable log (records with checksums on DmaFile segments,
 //! group commit, torn-tail recovery) under `store.rs`, openraft's log store;
 //! `sm.rs` its state machine and snapshot files; `node.rs` the glue to the
-//! server (proposals, leadership, apply); `network.rs` and `wire.rs` the peer
-//! transport; `admin.rs` the RAFT commands; `status.rs` what every core
+//! server (leadership, apply) and `propose.rs` its proposals; `network.rs`
+//! (client), `peer_server.rs` (raft port) and `wire.rs` the peer transport; `admin.rs` the RAFT commands; `status.rs` what every core
 //! knows of this node's role.
 
 pub mod admin;
@@ -13,6 +13,8 @@ pub mod admin;
 pub mod log;
 pub mod network;
 pub mod node;
+pub mod peer_server;
+pub mod propose;
 #[allow(dead_code)]
 pub mod record;
 #[allow(dead_code)]

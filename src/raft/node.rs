@@ -5,7 +5,7 @@
 //!   in a batch until the executor has run everything else that was ready;
 //!   the batch then becomes one log entry with one logical time (a
 //!   [`Proposal`]). Its clients are remembered by the proposal's number and
-//!   answered by the shards once the entry is applied.
+//!   answered by the shards once the entry is applied (`propose.rs`).
 //! - **Apply.** Committed proposals come back through the state machine
 //!   ([`CoreApplier`]) in log order and go to every owning shard's apply
 //!   queue, as the single-node sequencer fed them before. An operation's
@@ -56,10 +56,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bits of an operation's version that number it within its entry.
 pub const POS_BITS: u32 = 16;
 /// Most operations in one entry (a bigger batch becomes several entries).
-const MAX_OPS_PER_ENTRY: usize = 4096;
+pub(super) const MAX_OPS_PER_ENTRY: usize = 4096;
 /// Proposals of this node between proposing and applying at any time;
 /// writes arriving meanwhile wait and form the next, bigger, entry.
-const MAX_IN_FLIGHT: u64 = 2;
+pub(super) const MAX_IN_FLIGHT: u64 = 2;
 
 pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 
@@ -67,54 +67,54 @@ pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 pub type Origin = Option<(usize, u32)>;
 
 #[derive(Default)]
-struct NodeState {
-    next_seq: u64,
+pub(super) struct NodeState {
+    pub(super) next_seq: u64,
     /// The last of this node's proposals applied (or given up on).
-    settled: u64,
-    batch: Vec<(LogOp, Origin)>,
+    pub(super) settled: u64,
+    pub(super) batch: Vec<(LogOp, Origin)>,
     /// Reads that came after writes still in `batch`.
-    batch_reads: Vec<(LogOp, Origin)>,
+    pub(super) batch_reads: Vec<(LogOp, Origin)>,
     /// Reads waiting for this node's proposal (the number) to be applied.
-    held: std::collections::VecDeque<(u64, LogOp, Origin)>,
+    pub(super) held: std::collections::VecDeque<(u64, LogOp, Origin)>,
     /// Proposals in order, for the task that hands them to openraft.
-    outbox: std::collections::VecDeque<(Proposal, WriteResponder)>,
-    flush_scheduled: bool,
+    pub(super) outbox: std::collections::VecDeque<(Proposal, WriteResponder)>,
+    pub(super) flush_scheduled: bool,
     /// Proposals of this process not yet applied: their operations (applied
     /// from here, not decoded from the log) and clients, by operation.
-    waiting: HashMap<u64, Waiting>,
+    pub(super) waiting: HashMap<u64, Waiting>,
     /// The term this node leads (0: not leader).
-    leading_term: u64,
+    pub(super) leading_term: u64,
     /// This term's first Tick.
-    first_tick: Option<u64>,
+    pub(super) first_tick: Option<u64>,
     /// `mono_ns` of the last proposal (idle Ticks).
-    last_proposal: u64,
+    pub(super) last_proposal: u64,
     /// Voters of the effective membership.
-    voters: BTreeSet<u64>,
+    pub(super) voters: BTreeSet<u64>,
     /// The lease is revoked and must not be renewed (a leadership transfer
     /// or the leader's removal is under way).
-    lease_on_hold: bool,
+    pub(super) lease_on_hold: bool,
 }
 
-struct Waiting {
-    ops: Vec<LogOp>,
-    origins: Vec<Origin>,
+pub(super) struct Waiting {
+    pub(super) ops: Vec<LogOp>,
+    pub(super) origins: Vec<Origin>,
 }
 
-type WriteResponder =
+pub(super) type WriteResponder =
     openraft::impls::ProgressResponder<TypeConfig, openraft::raft::ClientWriteResult<TypeConfig>>;
 
 pub struct RaftNode {
     pub raft: Raft,
     /// Wakes the task that hands proposals to openraft.
-    outbox_wake: crate::local::WaitList,
+    pub(super) outbox_wake: crate::local::WaitList,
     pub id: u64,
     /// Random per process: tells this process's proposals from those made
     /// before a restart.
-    instance: u64,
-    store: LogStore,
+    pub(super) instance: u64,
+    pub(super) store: LogStore,
     /// The state machine openraft drives (a handle on the same state).
-    sm: StateMachine,
-    st: RefCell<NodeState>,
+    pub(super) sm: StateMachine,
+    pub(super) st: RefCell<NodeState>,
 }
 
 fn peer_addr(p: &crate::config::Peer) -> PeerAddr {
@@ -203,209 +203,21 @@ impl RaftNode {
             st: RefCell::new(NodeState::default()),
         });
         glommio::spawn_local(follow_metrics(Rc::downgrade(core), node.clone())).detach();
-        glommio::spawn_local(hand_over(node.clone())).detach();
+        glommio::spawn_local(super::propose::hand_over(node.clone())).detach();
         for l in listeners {
-            glommio::spawn_local(super::network::serve(node.clone(), l, dir.join("sm"))).detach();
+            glommio::spawn_local(super::peer_server::serve(node.clone(), l, dir.join("sm")))
+                .detach();
         }
-        glommio::spawn_local(idle_ticks(Rc::downgrade(core), Rc::downgrade(&node))).detach();
+        glommio::spawn_local(super::propose::idle_ticks(
+            Rc::downgrade(core),
+            Rc::downgrade(&node),
+        ))
+        .detach();
         Ok(node)
     }
 
-    fn status<'a>(&self, core: &'a Core) -> &'a RaftStatus {
+    pub(super) fn status<'a>(&self, core: &'a Core) -> &'a RaftStatus {
         &core.shared.raft
-    }
-
-    /// Queue a write for the next proposal.
-    pub fn enqueue(self: &Rc<Self>, core: &Rc<Core>, op: LogOp, origin: Origin) {
-        self.st.borrow_mut().batch.push((op, origin));
-        self.schedule_flush(core);
-    }
-
-    /// Flush the batch soon, unless enough proposals are in flight: then
-    /// the batch grows until one of them is applied (group commit: the
-    /// busier the node, the bigger its entries).
-    fn schedule_flush(self: &Rc<Self>, core: &Rc<Core>) {
-        let mut st = self.st.borrow_mut();
-        let in_flight = st.next_seq - st.settled;
-        if st.flush_scheduled
-            || st.batch.is_empty()
-            || (in_flight >= MAX_IN_FLIGHT && st.leading_term != 0)
-        {
-            return;
-        }
-        st.flush_scheduled = true;
-        drop(st);
-        let (node, core) = (self.clone(), core.clone());
-        glommio::spawn_local(async move {
-            // Let every other ready task add its writes first.
-            futures_lite::future::yield_now().await;
-            node.flush(&core);
-        })
-        .detach();
-    }
-
-    /// A read that must see this node's writes proposed before it: held
-    /// until they are applied, or handed back when nothing is pending.
-    pub fn hold_read(&self, op: LogOp, origin: Origin) -> Option<(LogOp, Origin)> {
-        let mut st = self.st.borrow_mut();
-        if !st.batch.is_empty() {
-            st.batch_reads.push((op, origin));
-            None
-        } else if st.settled < st.next_seq {
-            let after = st.next_seq;
-            st.held.push_back((after, op, origin));
-            None
-        } else {
-            Some((op, origin))
-        }
-    }
-
-    /// This node's proposals up to `seq` are applied or given up on: route
-    /// the reads that waited for them.
-    fn settle(self: &Rc<Self>, core: &Rc<Core>, seq: u64) {
-        let ready: Vec<(LogOp, Origin)> = {
-            let mut st = self.st.borrow_mut();
-            st.settled = st.settled.max(seq);
-            let mut ready = Vec::new();
-            while st.held.front().is_some_and(|(after, _, _)| *after <= seq) {
-                let (_, op, origin) = st.held.pop_front().expect("front");
-                ready.push((op, origin));
-            }
-            ready
-        };
-        for (op, origin) in ready {
-            core.route_read(op, origin);
-        }
-        self.schedule_flush(core);
-    }
-
-    /// Propose the batch as one entry (or refuse it when not leader).
-    fn flush(self: &Rc<Self>, core: &Rc<Core>) {
-        let (batch, reads, term) = {
-            let mut st = self.st.borrow_mut();
-            st.flush_scheduled = false;
-            (
-                std::mem::take(&mut st.batch),
-                std::mem::take(&mut st.batch_reads),
-                st.leading_term,
-            )
-        };
-        if batch.is_empty() {
-            return;
-        }
-        if term == 0 {
-            for (_, origin) in reads {
-                core.deliver(origin, self.refusal(core));
-            }
-            let refusal = self
-                .status(core)
-                .refusal()
-                .unwrap_or_else(|| Reply::err(status::NO_LEADER));
-            for (_, origin) in batch {
-                core.deliver(origin, refusal.clone());
-            }
-            return;
-        }
-        let ts = core.stamp_time();
-        let mut batch = batch.into_iter().peekable();
-        while batch.peek().is_some() {
-            let (mut ops, origins): (Vec<LogOp>, Vec<Origin>) =
-                batch.by_ref().take(MAX_OPS_PER_ENTRY).unzip();
-            for op in &mut ops {
-                op.stamp(ts);
-            }
-            self.propose(core, ts, ops, origins);
-        }
-        let mut st = self.st.borrow_mut();
-        let after = st.next_seq;
-        st.held
-            .extend(reads.into_iter().map(|(op, origin)| (after, op, origin)));
-    }
-
-    fn refusal(&self, core: &Core) -> Reply {
-        self.status(core)
-            .refusal()
-            .unwrap_or_else(|| Reply::err(status::NO_LEADER))
-    }
-
-    fn propose(
-        self: &Rc<Self>,
-        core: &Rc<Core>,
-        ts: u64,
-        ops: Vec<LogOp>,
-        origins: Vec<Origin>,
-    ) -> u64 {
-        let archived = super::types::archive_ops(&ops);
-        let status = self.status(core);
-        crate::shared::bump(&status.proposals, 1);
-        crate::shared::bump(&status.proposed_ops, ops.len() as u64);
-        let seq = {
-            let mut st = self.st.borrow_mut();
-            st.next_seq += 1;
-            st.last_proposal = crate::clock::mono_ns();
-            let seq = st.next_seq;
-            st.waiting.insert(seq, Waiting { ops, origins });
-            seq
-        };
-        core.track_proposed(seq, ts);
-        let proposal = Proposal {
-            instance: self.instance,
-            seq,
-            ts,
-            ops: archived,
-        };
-        let (responder, done) = WriteResponder::complete_only();
-        self.st.borrow_mut().outbox.push_back((proposal, responder));
-        self.outbox_wake.wake_all();
-        let (node, core) = (self.clone(), core.clone());
-        glommio::spawn_local(async move {
-            let outcome = futures_lite::future::or(async { Some(done.await) }, async {
-                glommio::timer::sleep(WRITE_TIMEOUT).await;
-                None
-            })
-            .await;
-            match outcome {
-                Some(Ok(Ok(_))) => {}
-                other => {
-                    tracing::debug!(seq, "proposal not applied here: {other:?}");
-                    node.fail(&core, seq, status::OUTCOME_UNKNOWN);
-                }
-            }
-        })
-        .detach();
-        seq
-    }
-
-    /// A proposal that will not be answered by its apply: tell its clients.
-    fn fail(self: &Rc<Self>, core: &Rc<Core>, seq: u64, why: &'static str) {
-        let waiting = self.st.borrow_mut().waiting.remove(&seq);
-        for origin in waiting.into_iter().flat_map(|w| w.origins) {
-            core.deliver(origin, Reply::err(why));
-        }
-        self.settle(core, seq);
-        let retry_tick = {
-            let st = self.st.borrow();
-            st.first_tick == Some(seq) && st.leading_term != 0
-        };
-        if retry_tick {
-            // openraft refuses writes until a quorum has acknowledged the
-            // new leader: try the first Tick again shortly.
-            let (node, core) = (self.clone(), core.clone());
-            glommio::spawn_local(async move {
-                glommio::timer::sleep(Duration::from_millis(5)).await;
-                if node.st.borrow().first_tick == Some(seq) {
-                    let ts = core.stamp_time();
-                    let again = node.tick(&core, ts);
-                    node.st.borrow_mut().first_tick = Some(again);
-                }
-            })
-            .detach();
-        }
-    }
-
-    /// Propose a Tick: an entry with no operation that moves the clock.
-    fn tick(self: &Rc<Self>, core: &Rc<Core>, ts: u64) -> u64 {
-        self.propose(core, ts, Vec::new(), Vec::new())
     }
 
     /// Track openraft's view: publish it, and act on leadership changes.
@@ -555,23 +367,6 @@ impl RaftNode {
     }
 }
 
-/// Hand proposals to openraft one at a time, in the order they were made:
-/// that is their order in the log.
-async fn hand_over(node: Rc<RaftNode>) {
-    loop {
-        node.outbox_wake
-            .until(|| !node.st.borrow().outbox.is_empty())
-            .await;
-        let Some((proposal, responder)) = node.st.borrow_mut().outbox.pop_front() else {
-            continue;
-        };
-        if let Err(e) = node.raft.client_write_ff(proposal, Some(responder)).await {
-            tracing::error!("raft stopped: {e}");
-            return;
-        }
-    }
-}
-
 async fn follow_metrics(core: Weak<Core>, node: Rc<RaftNode>) {
     let mut rx = node.raft.metrics();
     loop {
@@ -581,26 +376,6 @@ async fn follow_metrics(core: Weak<Core>, node: Rc<RaftNode>) {
         drop(c);
         if rx.changed().await.is_err() {
             return;
-        }
-    }
-}
-
-/// An idle leader commits a Tick every C/2 so the read clock keeps up with
-/// physical time.
-async fn idle_ticks(core: Weak<Core>, node: Weak<RaftNode>) {
-    let period = Duration::from_millis(CLOCK_LEAD_MS / 2);
-    loop {
-        glommio::timer::sleep(period / 2).await;
-        let (Some(core), Some(node)) = (core.upgrade(), node.upgrade()) else {
-            return;
-        };
-        let (leading, last) = {
-            let st = node.st.borrow();
-            (st.leading_term != 0, st.last_proposal)
-        };
-        if leading && crate::clock::mono_ns().saturating_sub(last) >= period.as_nanos() as u64 {
-            let ts = core.stamp_time();
-            node.tick(&core, ts);
         }
     }
 }
