@@ -702,6 +702,14 @@ fn print_help() {
     for p in PARAMS {
         let _ = writeln!(s, "  --{:<28} {}", p.name, p.help);
     }
+    #[cfg(feature = "faults")]
+    s.push_str(
+        "\nTest-only fault switches (this is a `faults` build):\n\n\
+         \x20 --faults-file                  follow this file: drop-peers IDS, clock-offset-ms N\n\
+         \x20 --faults-sync-file             record the last fdatasync'd log offset here\n\
+         \x20 --faults-no-barrier            multi-shard writes skip the cross-shard barrier\n\
+         \x20 --faults-apply-lag-us          operations reach other cores this many microseconds late\n",
+    );
     s.push_str("\n  --help                         this text\n  --version                      print the version\n");
     println_stdout(&s);
 }

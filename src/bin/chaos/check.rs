@@ -1,0 +1,471 @@
+//! Checkers over the history. Each returns the anomalies it found, as
+//! lines a person can read; an empty list is a pass.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::history::{Op, Outcome, F};
+use crate::wgl::{self, Entry, RegOp, Verdict};
+
+/// Steps the linearizability search may take per key before giving up
+/// (which is reported as an anomaly, never a pass).
+pub const WGL_BUDGET: u64 = 5_000_000;
+
+fn by_key(h: &[Op], pick: impl Fn(&F) -> bool) -> BTreeMap<&str, Vec<&Op>> {
+    let mut m: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
+    for op in h
+        .iter()
+        .filter(|o| pick(&o.f) && o.outcome != Outcome::Fail)
+    {
+        m.entry(op.key.as_str()).or_default().push(op);
+    }
+    m
+}
+
+/// Registers: each key's history is linearizable.
+pub fn registers(h: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, ops) in by_key(h, |f| matches!(f, F::Reg(_))) {
+        let entries: Vec<Entry> = ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| match &o.f {
+                F::Reg(op) => Some(Entry {
+                    op: match (o.outcome, op) {
+                        // An unknown outcome: the reply was never seen.
+                        (Outcome::Info, RegOp::SetNx(v, _)) => RegOp::SetNx(*v, None),
+                        (Outcome::Info, RegOp::Swap(v, _)) => RegOp::Swap(*v, None),
+                        _ => op.clone(),
+                    },
+                    call: o.call,
+                    ret: o.ret.filter(|_| o.outcome == Outcome::Ok),
+                    id: i,
+                }),
+                _ => None,
+            })
+            .collect();
+        if entries.len() > 128 {
+            out.push(format!(
+                "register {key}: {} operations, more than the checker takes",
+                entries.len()
+            ));
+            continue;
+        }
+        match wgl::check(&entries, WGL_BUDGET) {
+            Verdict::Linearizable => {}
+            Verdict::Unknown => out.push(format!(
+                "register {key}: linearizability unknown (search budget of {WGL_BUDGET} steps ran out)"
+            )),
+            Verdict::NotLinearizable { stuck_at } => {
+                let near: Vec<String> = stuck_at
+                    .iter()
+                    .map(|&i| {
+                        let o = ops[i];
+                        format!("{} {:?} at {:.3}s", o.f.name(), o.f, o.call as f64 / 1e9)
+                    })
+                    .collect();
+                out.push(format!(
+                    "register {key}: not linearizable ({} operations; no order explains {})",
+                    entries.len(),
+                    if near.is_empty() { "the history".to_string() } else { near.join(", ") }
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The largest value seen by an operation that returned before `t`, over
+/// ops sorted by return time: a sweep helper for real-time order checks.
+struct Before {
+    rets: Vec<(u64, i64)>,
+    prefix_max: Vec<i64>,
+}
+
+impl Before {
+    fn new(mut rets: Vec<(u64, i64)>) -> Before {
+        rets.sort_unstable();
+        let mut m = i64::MIN;
+        let prefix_max = rets
+            .iter()
+            .map(|&(_, v)| {
+                m = m.max(v);
+                m
+            })
+            .collect();
+        Before { rets, prefix_max }
+    }
+
+    fn max_before(&self, t: u64) -> Option<i64> {
+        let n = self.rets.partition_point(|&(r, _)| r < t);
+        (n > 0).then(|| self.prefix_max[n - 1])
+    }
+}
+
+/// How many of the writes `is_write` picks were acknowledged, and how many
+/// have an unknown outcome.
+fn tally(ops: &[&Op], is_write: impl Fn(&F) -> bool) -> (i64, i64) {
+    let count = |outcome| {
+        ops.iter()
+            .filter(|o| is_write(&o.f) && o.outcome == outcome)
+            .count() as i64
+    };
+    (count(Outcome::Ok), count(Outcome::Info))
+}
+
+/// Counters: INCR results are distinct, every value (INCR or GET) is at
+/// least what any operation that finished earlier saw, and the final value
+/// counts every acknowledged INCR and no more than were attempted.
+pub fn counters(h: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, ops) in by_key(h, |f| matches!(f, F::Incr(_) | F::CounterRead(_))) {
+        let (acked, maybe) = tally(&ops, |f| matches!(f, F::Incr(_)));
+        let seen: Vec<(&Op, i64)> = ops
+            .iter()
+            .filter(|o| o.outcome == Outcome::Ok)
+            .filter_map(|o| match o.f {
+                F::Incr(Some(v)) | F::CounterRead(Some(v)) => Some((*o, v)),
+                _ => None,
+            })
+            .collect();
+        let mut results = HashSet::new();
+        for (o, v) in &seen {
+            if matches!(o.f, F::Incr(_)) && !results.insert(*v) {
+                out.push(format!("counter {key}: two INCRs returned {v}"));
+            }
+            if *v > acked + maybe {
+                out.push(format!(
+                    "counter {key}: saw {v} but only {} increments were attempted",
+                    acked + maybe
+                ));
+            }
+        }
+        let before = Before::new(
+            seen.iter()
+                .map(|(o, v)| (o.ret.expect("ok op returned"), *v))
+                .collect(),
+        );
+        for (o, v) in &seen {
+            if let Some(m) = before.max_before(o.call) {
+                let stale = if matches!(o.f, F::Incr(_)) {
+                    *v <= m
+                } else {
+                    *v < m
+                };
+                if stale {
+                    out.push(format!(
+                        "counter {key}: {} at {:.3}s saw {v} after an operation that had finished saw {m}",
+                        o.f.name(),
+                        o.call as f64 / 1e9
+                    ));
+                }
+            }
+        }
+        if let Some((_, last)) = seen.iter().rfind(|(o, _)| o.worker == usize::MAX) {
+            if *last < acked {
+                out.push(format!("counter {key}: final value {last} but {acked} INCRs were acknowledged (lost writes)"));
+            }
+        } else {
+            out.push(format!("counter {key}: no final read"));
+        }
+    }
+    out
+}
+
+/// A collection key after the shared checks: its key, final contents, and
+/// every successful read with what it saw.
+type Checked<'a> = (String, Vec<u64>, Vec<(&'a Op, Vec<u64>)>);
+
+/// What lists and sets share: every element read was attempted, every
+/// acknowledged element is in the final read, and every read that began
+/// after an element was acknowledged contains it. `label` names the kind.
+fn collections<'a>(
+    h: &'a [Op],
+    label: &str,
+    pick: impl Fn(&F) -> bool,
+    out: &mut Vec<String>,
+) -> Vec<Checked<'a>> {
+    let mut done = Vec::new();
+    for (key, ops) in by_key(h, pick) {
+        let attempted: HashSet<u64> = ops.iter().filter_map(|o| o.f.element()).collect();
+        let reads: Vec<(&Op, Vec<u64>)> = ops
+            .iter()
+            .filter(|o| o.outcome == Outcome::Ok)
+            .filter_map(|o| o.f.elements().map(|v| (*o, v.clone())))
+            .collect();
+        let Some(fin) = reads
+            .iter()
+            .rev()
+            .find(|(o, _)| o.worker == usize::MAX)
+            .map(|r| r.1.clone())
+        else {
+            out.push(format!("{label} {key}: no final read"));
+            continue;
+        };
+        for e in &fin {
+            if !attempted.contains(e) {
+                out.push(format!("{label} {key}: element {e} was never written"));
+            }
+        }
+        for o in ops.iter().filter(|o| o.outcome == Outcome::Ok) {
+            let (Some(e), Some(acked)) = (o.f.element(), o.ret) else {
+                continue;
+            };
+            if !fin.contains(&e) {
+                out.push(format!(
+                    "{label} {key}: acknowledged write of {e} is missing (lost write)"
+                ));
+                continue;
+            }
+            for (r, items) in &reads {
+                if r.call > acked && !items.contains(&e) {
+                    out.push(format!(
+                        "{label} {key}: read at {:.3}s misses {e}, acknowledged at {:.3}s (stale read)",
+                        r.call as f64 / 1e9,
+                        acked as f64 / 1e9
+                    ));
+                }
+            }
+        }
+        done.push((key.to_string(), fin, reads));
+    }
+    done
+}
+
+/// Lists built by RPUSH of unique elements: besides what every collection
+/// must hold, every read is a prefix of the final list (no reordering),
+/// nothing is duplicated, an acknowledged append sits where its reply said
+/// (its new length), and a read never has fewer elements than a read that
+/// finished before it began.
+pub fn lists(h: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    let lists = collections(
+        h,
+        "list",
+        |f| matches!(f, F::Append(..) | F::ListRead(_)),
+        &mut out,
+    );
+    let appends: HashMap<(&str, u64), Option<i64>> = h
+        .iter()
+        .filter(|o| o.outcome == Outcome::Ok)
+        .filter_map(|o| match o.f {
+            F::Append(e, len) => Some(((o.key.as_str(), e), len)),
+            _ => None,
+        })
+        .collect();
+    for (key, fin, reads) in lists {
+        let mut seen = HashSet::new();
+        for (i, e) in fin.iter().enumerate() {
+            if !seen.insert(*e) {
+                out.push(format!("list {key}: {e} appears twice in {fin:?}"));
+            }
+            if let Some(Some(len)) = appends.get(&(key.as_str(), *e)) {
+                if *len as usize != i + 1 {
+                    out.push(format!(
+                        "list {key}: append of {e} replied length {len} but sits at position {}",
+                        i + 1
+                    ));
+                }
+            }
+        }
+        for (o, r) in &reads {
+            if fin.len() < r.len() || fin[..r.len()] != r[..] {
+                out.push(format!(
+                    "list {key}: read at {:.3}s {r:?} is not a prefix of the final list {fin:?}",
+                    o.call as f64 / 1e9
+                ));
+            }
+        }
+        let before = Before::new(
+            reads
+                .iter()
+                .map(|(o, r)| (o.ret.expect("ok"), r.len() as i64))
+                .collect(),
+        );
+        for (o, r) in &reads {
+            if let Some(m) = before.max_before(o.call) {
+                if (r.len() as i64) < m {
+                    out.push(format!(
+                        "list {key}: read at {:.3}s has {} elements after a finished read had {m} (stale read)",
+                        o.call as f64 / 1e9,
+                        r.len()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sets built by SADD of unique elements: what every collection must hold.
+pub fn sets(h: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    collections(
+        h,
+        "set",
+        |f| matches!(f, F::SAdd(_) | F::SetRead(_)),
+        &mut out,
+    );
+    out
+}
+
+/// Transactions that INCR two keys together: every read of the pair sees
+/// them equal (no partial transaction), and the final values count every
+/// acknowledged transaction.
+pub fn txns(h: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, ops) in by_key(h, |f| matches!(f, F::TxnIncr(_) | F::TxnRead(_))) {
+        let (acked, maybe) = tally(&ops, |f| matches!(f, F::TxnIncr(_)));
+        let mut last = None;
+        for o in ops.iter().filter(|o| o.outcome == Outcome::Ok) {
+            let (F::TxnIncr(Some((a, b))) | F::TxnRead(Some((a, b)))) = o.f else {
+                continue;
+            };
+            if a != b {
+                out.push(format!(
+                    "txn {key}: {} at {:.3}s saw {a} and {b}: a partial transaction",
+                    o.f.name(),
+                    o.call as f64 / 1e9
+                ));
+            }
+            if a > acked + maybe {
+                out.push(format!(
+                    "txn {key}: saw {a} but only {} were attempted",
+                    acked + maybe
+                ));
+            }
+            if o.worker == usize::MAX {
+                last = Some(a);
+            }
+        }
+        match last {
+            Some(v) if v < acked => {
+                out.push(format!("txn {key}: final value {v} but {acked} transactions were acknowledged (lost writes)"))
+            }
+            None => out.push(format!("txn {key}: no final read")),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(worker: usize, key: &str, f: F, outcome: Outcome, call: u64, ret: u64) -> Op {
+        Op {
+            worker,
+            node: 1,
+            key: key.into(),
+            f,
+            outcome,
+            call,
+            ret: (outcome != Outcome::Info).then_some(ret),
+            error: String::new(),
+        }
+    }
+    const FINAL: usize = usize::MAX;
+
+    #[test]
+    fn counters_catch_lost_duplicate_and_stale() {
+        let good = vec![
+            op(0, "c", F::Incr(Some(1)), Outcome::Ok, 0, 1),
+            op(1, "c", F::Incr(None), Outcome::Info, 2, 0),
+            op(0, "c", F::Incr(Some(3)), Outcome::Ok, 5, 6),
+            op(FINAL, "c", F::CounterRead(Some(3)), Outcome::Ok, 10, 11),
+        ];
+        assert_eq!(counters(&good), Vec::<String>::new());
+        let lost = vec![
+            op(0, "c", F::Incr(Some(1)), Outcome::Ok, 0, 1),
+            op(0, "c", F::Incr(Some(2)), Outcome::Ok, 2, 3),
+            op(FINAL, "c", F::CounterRead(Some(1)), Outcome::Ok, 10, 11),
+        ];
+        assert!(counters(&lost).iter().any(|a| a.contains("lost")));
+        let dup = vec![
+            op(0, "c", F::Incr(Some(1)), Outcome::Ok, 0, 3),
+            op(1, "c", F::Incr(Some(1)), Outcome::Ok, 1, 4),
+            op(FINAL, "c", F::CounterRead(Some(2)), Outcome::Ok, 10, 11),
+        ];
+        assert!(counters(&dup).iter().any(|a| a.contains("two INCRs")));
+        let stale = vec![
+            op(0, "c", F::Incr(Some(1)), Outcome::Ok, 0, 1),
+            op(1, "c", F::CounterRead(Some(0)), Outcome::Ok, 2, 3),
+            op(FINAL, "c", F::CounterRead(Some(1)), Outcome::Ok, 10, 11),
+        ];
+        assert!(counters(&stale)
+            .iter()
+            .any(|a| a.contains("after an operation")));
+    }
+
+    #[test]
+    fn lists_catch_lost_reordered_and_stale() {
+        let good = vec![
+            op(0, "l", F::Append(1, Some(1)), Outcome::Ok, 0, 1),
+            op(1, "l", F::Append(2, None), Outcome::Info, 2, 0),
+            op(2, "l", F::ListRead(Some(vec![1])), Outcome::Ok, 3, 4),
+            op(
+                FINAL,
+                "l",
+                F::ListRead(Some(vec![1, 2])),
+                Outcome::Ok,
+                10,
+                11,
+            ),
+        ];
+        assert_eq!(lists(&good), Vec::<String>::new());
+        let lost = vec![
+            op(0, "l", F::Append(1, Some(1)), Outcome::Ok, 0, 1),
+            op(FINAL, "l", F::ListRead(Some(vec![])), Outcome::Ok, 10, 11),
+        ];
+        assert!(lists(&lost).iter().any(|a| a.contains("lost")));
+        let reordered = vec![
+            op(0, "l", F::Append(1, Some(1)), Outcome::Ok, 0, 1),
+            op(0, "l", F::Append(2, Some(2)), Outcome::Ok, 2, 3),
+            op(1, "l", F::ListRead(Some(vec![2])), Outcome::Ok, 1, 4),
+            op(
+                FINAL,
+                "l",
+                F::ListRead(Some(vec![2, 1])),
+                Outcome::Ok,
+                10,
+                11,
+            ),
+        ];
+        assert!(!lists(&reordered).is_empty());
+        let stale = vec![
+            op(0, "l", F::Append(1, Some(1)), Outcome::Ok, 0, 1),
+            op(1, "l", F::ListRead(Some(vec![])), Outcome::Ok, 2, 3),
+            op(FINAL, "l", F::ListRead(Some(vec![1])), Outcome::Ok, 10, 11),
+        ];
+        assert!(lists(&stale).iter().any(|a| a.contains("stale")));
+        let phantom = vec![op(
+            FINAL,
+            "l",
+            F::ListRead(Some(vec![9])),
+            Outcome::Ok,
+            10,
+            11,
+        )];
+        assert!(lists(&phantom).iter().any(|a| a.contains("never written")));
+    }
+
+    #[test]
+    fn sets_and_txns_catch_anomalies() {
+        let lost = vec![
+            op(0, "s", F::SAdd(1), Outcome::Ok, 0, 1),
+            op(FINAL, "s", F::SetRead(Some(vec![])), Outcome::Ok, 10, 11),
+        ];
+        assert!(sets(&lost).iter().any(|a| a.contains("lost")));
+        let good = vec![
+            op(0, "s", F::SAdd(1), Outcome::Ok, 0, 1),
+            op(FINAL, "s", F::SetRead(Some(vec![1])), Outcome::Ok, 10, 11),
+        ];
+        assert_eq!(sets(&good), Vec::<String>::new());
+        let partial = vec![
+            op(0, "t", F::TxnIncr(Some((1, 1))), Outcome::Ok, 0, 1),
+            op(1, "t", F::TxnRead(Some((1, 0))), Outcome::Ok, 2, 3),
+            op(FINAL, "t", F::TxnRead(Some((1, 1))), Outcome::Ok, 10, 11),
+        ];
+        assert!(txns(&partial).iter().any(|a| a.contains("partial")));
+    }
+}
