@@ -121,6 +121,14 @@ impl Core {
         s.splice_at = None;
     }
 
+    /// A proposal of this node that will never be applied (refused before
+    /// it entered the log): the read clock no longer waits for it.
+    pub fn forget_proposal(&self, seq: u64) {
+        self.seq_state()
+            .inflight
+            .retain(|i| !matches!(i, Inflight::Proposed { seq: q, .. } if *q == seq));
+    }
+
     /// An entry at time `ts` is being applied; `mine` is its proposal number
     /// when this node proposed it, and its operations take its place in
     /// the read clock's queue.

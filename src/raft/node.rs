@@ -60,6 +60,8 @@ pub(super) const MAX_OPS_PER_ENTRY: usize = 4096;
 /// Proposals of this node between proposing and applying at any time;
 /// writes arriving meanwhile wait and form the next, bigger, entry.
 pub(super) const MAX_IN_FLIGHT: u64 = 2;
+/// How long `RAFT DIGEST index` waits for the index to be applied.
+const DIGEST_WAIT: Duration = Duration::from_secs(10);
 
 pub type Raft = openraft::Raft<TypeConfig, StateMachine>;
 
@@ -86,6 +88,9 @@ pub(super) struct NodeState {
     pub(super) leading_term: u64,
     /// This term's first Tick.
     pub(super) first_tick: Option<u64>,
+    /// `RAFT DIGEST index` callers, by the index they wait for: answered
+    /// with the digest right after the first operation entry at or past it.
+    pub(super) digest_waits: std::collections::BTreeMap<u64, Vec<DigestWait>>,
     /// `mono_ns` of the last proposal (idle Ticks).
     pub(super) last_proposal: u64,
     /// Voters of the effective membership.
@@ -94,6 +99,9 @@ pub(super) struct NodeState {
     /// or the leader's removal is under way).
     pub(super) lease_on_hold: bool,
 }
+
+/// Where a digest taken at an exact index goes: (index, digest).
+pub(super) type DigestWait = tokio::sync::oneshot::Sender<(u64, u64)>;
 
 pub(super) struct Waiting {
     pub(super) ops: Vec<LogOp>,
@@ -157,7 +165,15 @@ impl RaftNode {
     ) -> anyhow::Result<Rc<RaftNode>> {
         core.shared.raft.me.store(cfg.node_id, Release);
         let dir = cfg.dir.join("raft");
-        let store = LogStore::open(&dir, cfg.appendfsync).await?;
+        let fsync = match cfg.appendfsync {
+            // The planted ack-before-fsync bug: write, acknowledge, and
+            // fdatasync only once a second.
+            super::store::Fsync::Always if crate::faults::ack_before_fsync() => {
+                super::store::Fsync::EverySec
+            }
+            f => f,
+        };
+        let store = LogStore::open(&dir, fsync).await?;
         let applier = Rc::new(CoreApplier {
             core: Rc::downgrade(core),
         });
@@ -249,6 +265,13 @@ impl RaftNode {
             // A new term: serve nothing until the first Tick, stamped after
             // every time in our log by C, is applied everywhere.
             status.role.store(status::LEADER_PENDING, Release);
+            if crate::faults::reads_before_tick() {
+                // The planted bug: serve at once, before the first Tick
+                // (and so perhaps before the last term's commits) is applied.
+                status.role.store(status::LEADER, Release);
+                let until = crate::clock::mono_ns() + LEASE_MS * 1_000_000;
+                status.lease_until.fetch_max(until, AcqRel);
+            }
             let ts = crate::clock::physical_ms().max(self.store.max_ts() + CLOCK_LEAD_MS);
             self.st.borrow_mut().leading_term = m.current_term;
             core.raise_time(ts);
@@ -268,6 +291,22 @@ impl RaftNode {
                     None => 0,
                 }
             };
+            let now = crate::clock::mono_ns();
+            let lapsed = status.lease_until.load(Acquire) < now;
+            if lapsed && until > now && status.role() == status::LEADER {
+                // Leading all along, but no quorum for longer than the
+                // lease: nothing committed meanwhile, so the read clock
+                // stood still. Serve again only once a fresh Tick is
+                // applied, or keys would outlive their TTLs by the outage.
+                status.role.store(status::LEADER_PENDING, Release);
+                let ts = core.stamp_time();
+                let seq = self.tick(core, ts);
+                self.st.borrow_mut().first_tick = Some(seq);
+                tracing::info!(
+                    term = m.current_term,
+                    "quorum regained: serving after a Tick"
+                );
+            }
             status.lease_until.fetch_max(until, AcqRel);
         }
         self.st.borrow_mut().voters = voters;
@@ -344,6 +383,58 @@ impl RaftNode {
         self.sm.applied().map_or(0, |l| l.index)
     }
 
+    /// Digests asked for at `index` or before: routed now, right behind
+    /// entry `index`, so every replica answers for the same state.
+    fn answer_digests(&self, core: &Rc<Core>, index: u64) {
+        let due = {
+            let mut st = self.st.borrow_mut();
+            if st
+                .digest_waits
+                .first_key_value()
+                .is_none_or(|(&k, _)| k > index)
+            {
+                return;
+            }
+            let later = st.digest_waits.split_off(&(index + 1));
+            std::mem::replace(&mut st.digest_waits, later)
+        };
+        let req = core.start_digest();
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            let digest = core.finish_digest(req).await;
+            for tx in due.into_values().flatten() {
+                let _ = tx.send((index, digest));
+            }
+        })
+        .detach();
+    }
+
+    /// Wait for the digest right after the first operation entry at or
+    /// past `index` (which must not be applied yet).
+    pub async fn digest_at(&self, index: u64) -> Result<(u64, u64), String> {
+        let applied = self.applied_index();
+        if index <= applied {
+            return Err(format!(
+                "ERR index {index} is already applied here (applied index {applied})"
+            ));
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.st
+            .borrow_mut()
+            .digest_waits
+            .entry(index)
+            .or_default()
+            .push(tx);
+        let wait = async { rx.await.map_err(|_| "ERR digest abandoned".to_string()) };
+        futures_lite::future::or(wait, async {
+            glommio::timer::sleep(DIGEST_WAIT).await;
+            Err(format!(
+                "ERR index {index} was not applied within {DIGEST_WAIT:?}"
+            ))
+        })
+        .await
+    }
+
     pub fn is_leading(&self) -> bool {
         self.st.borrow().leading_term != 0
     }
@@ -408,6 +499,7 @@ impl Applier for CoreApplier {
             if mine {
                 node.settle(&core, p.seq);
             }
+            node.answer_digests(&core, index);
             return;
         }
         let (ops, origins) = match waiting {
@@ -434,6 +526,7 @@ impl Applier for CoreApplier {
         if mine {
             node.settle(&core, p.seq);
         }
+        node.answer_digests(&core, index);
     }
 
     fn dump<'a>(

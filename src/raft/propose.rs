@@ -170,6 +170,14 @@ impl RaftNode {
             .await;
             match outcome {
                 Some(Ok(Ok(_))) => {}
+                Some(Ok(Err(e))) => {
+                    // openraft refused it (not leader, or not yet
+                    // acknowledged as leader): it never entered the log, so
+                    // the read clock must stop waiting for it.
+                    tracing::debug!(seq, "proposal refused: {e}");
+                    core.forget_proposal(seq);
+                    node.fail(&core, seq, status::OUTCOME_UNKNOWN);
+                }
                 other => {
                     tracing::debug!(seq, "proposal not applied here: {other:?}");
                     node.fail(&core, seq, status::OUTCOME_UNKNOWN);
