@@ -85,7 +85,11 @@ impl Core {
                 ..
             }
         );
-        if !seq.read_only || info || self.shared.raft.lease_held() {
+        if !seq.read_only
+            || info
+            || self.shared.raft.lease_held()
+            || crate::faults::follower_reads()
+        {
             return None;
         }
         Some(

@@ -487,6 +487,14 @@ impl Config {
             #[cfg(feature = "faults")]
             "faults-file" => self.faults_file = Some(PathBuf::from(value)),
             #[cfg(feature = "faults")]
+            "faults-ack-before-fsync" => set_bug(&crate::faults::BUGS.ack_before_fsync, value)?,
+            #[cfg(feature = "faults")]
+            "faults-follower-reads" => set_bug(&crate::faults::BUGS.follower_reads, value)?,
+            #[cfg(feature = "faults")]
+            "faults-reads-before-tick" => set_bug(&crate::faults::BUGS.reads_before_tick, value)?,
+            #[cfg(feature = "faults")]
+            "faults-local-expiry" => set_bug(&crate::faults::BUGS.local_expiry, value)?,
+            #[cfg(feature = "faults")]
             "faults-sync-file" => self.faults_sync_file = Some(PathBuf::from(value)),
             _ => match PARAMS.iter().find(|p| p.name == name) {
                 Some(Param { mutability: Fixed(_), name, .. }) => {
@@ -692,6 +700,12 @@ fn println_stdout(s: &str) {
     let _ = writeln!(std::io::stdout(), "{s}");
 }
 
+#[cfg(feature = "faults")]
+fn set_bug(flag: &std::sync::atomic::AtomicBool, value: &str) -> Result<(), ConfigError> {
+    flag.store(parse_bool(value)?, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
 fn print_help() {
     let mut s = String::from(
         "Cache-Cat: a Redis-protocol key-value cache.\n\n\
@@ -708,7 +722,11 @@ fn print_help() {
          \x20 --faults-file                  follow this file: drop-peers IDS, clock-offset-ms N\n\
          \x20 --faults-sync-file             record the last fdatasync'd log offset here\n\
          \x20 --faults-no-barrier            multi-shard writes skip the cross-shard barrier\n\
-         \x20 --faults-apply-lag-us          operations reach other cores this many microseconds late\n",
+         \x20 --faults-apply-lag-us          operations reach other cores this many microseconds late\n\
+         \x20 --faults-ack-before-fsync      planted bug: count entries flushed before fdatasync\n\
+         \x20 --faults-follower-reads        planted bug: followers answer reads\n\
+         \x20 --faults-reads-before-tick     planted bug: a new leader reads before its first Tick\n\
+         \x20 --faults-local-expiry          planted bug: TTLs judged by the local wall clock\n",
     );
     s.push_str("\n  --help                         this text\n  --version                      print the version\n");
     println_stdout(&s);

@@ -53,7 +53,7 @@ impl Seq {
 
     pub fn ctx(&self) -> OpCtx {
         OpCtx {
-            now: self.ts,
+            now: crate::faults::expiry_now(self.ts),
             index: if self.read_only { 0 } else { self.index },
         }
     }

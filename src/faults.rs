@@ -13,13 +13,61 @@
 //! fdatasync of the log, the node writes `segment-path offset` there (the
 //! bytes of that segment known durable), so a power-loss test can cut the
 //! log anywhere after it.
+//!
+//! Planted bugs, each a yes/no flag, so the fault harness can show that it
+//! catches them: `--faults-ack-before-fsync` (with `appendfsync always`,
+//! entries count as flushed once written, fdatasync follows each second),
+//! `--faults-follower-reads` (followers answer reads from their own state),
+//! `--faults-reads-before-tick` (a new leader serves reads before its first
+//! Tick is applied), `--faults-local-expiry` (TTLs are judged by this node's
+//! wall clock instead of the entry's logical time).
 
 #[cfg(feature = "faults")]
 mod imp {
-    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
     use std::sync::Mutex;
 
     static DROPPED: AtomicU64 = AtomicU64::new(0);
+    /// Planted bugs, set once at start (see the module notes).
+    pub static BUGS: Bugs = Bugs::new();
+
+    pub struct Bugs {
+        pub ack_before_fsync: AtomicBool,
+        pub follower_reads: AtomicBool,
+        pub reads_before_tick: AtomicBool,
+        pub local_expiry: AtomicBool,
+    }
+
+    impl Bugs {
+        const fn new() -> Bugs {
+            Bugs {
+                ack_before_fsync: AtomicBool::new(false),
+                follower_reads: AtomicBool::new(false),
+                reads_before_tick: AtomicBool::new(false),
+                local_expiry: AtomicBool::new(false),
+            }
+        }
+    }
+
+    pub fn ack_before_fsync() -> bool {
+        BUGS.ack_before_fsync.load(Relaxed)
+    }
+    pub fn follower_reads() -> bool {
+        BUGS.follower_reads.load(Relaxed)
+    }
+    pub fn reads_before_tick() -> bool {
+        BUGS.reads_before_tick.load(Relaxed)
+    }
+
+    /// The time TTLs are judged by: the operation's logical time, or with
+    /// the local-expiry bug this node's wall clock.
+    pub fn expiry_now(logical_ms: u64) -> u64 {
+        if BUGS.local_expiry.load(Relaxed) {
+            crate::clock::physical_ms()
+        } else {
+            logical_ms
+        }
+    }
     static CLOCK_OFFSET_MS: AtomicI64 = AtomicI64::new(0);
     static SYNC_FILE: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
 
@@ -95,6 +143,18 @@ mod imp {
         0
     }
     pub fn synced(_segment: &std::path::Path, _offset: u64) {}
+    pub fn ack_before_fsync() -> bool {
+        false
+    }
+    pub fn follower_reads() -> bool {
+        false
+    }
+    pub fn reads_before_tick() -> bool {
+        false
+    }
+    pub fn expiry_now(logical_ms: u64) -> u64 {
+        logical_ms
+    }
 }
 
 #[cfg(not(feature = "faults"))]

@@ -167,8 +167,19 @@ impl Core {
 
     /// The replica digest at the current apply position (raft core).
     pub async fn digest(self: &Rc<Self>) -> u64 {
+        let req = self.start_digest();
+        self.finish_digest(req).await
+    }
+
+    /// Route a digest job behind everything routed so far.
+    pub fn start_digest(self: &Rc<Self>) -> u32 {
         let req = self.pending.register(self.n as u32, Merge::Sum);
         self.route_job(Job::Digest, req);
+        req
+    }
+
+    /// The digest a `start_digest` asked for.
+    pub async fn finish_digest(&self, req: u32) -> u64 {
         match self.pending.wait(req).await {
             Reply::Int(n) => n as u64,
             _ => 0,

@@ -3,9 +3,11 @@
 //!
 //! - `RAFT STATUS`: this node's view (any node).
 //! - `RAFT SNAPSHOT`: cut a snapshot now (any node; replies once written).
-//! - `RAFT DIGEST`: [applied index, replica digest at that index] (any
-//!   node): replicas that applied the same log agree, whatever their
-//!   thread counts.
+//! - `RAFT DIGEST [index]`: [applied index, replica digest at that index]
+//!   (any node): replicas that applied the same log agree, whatever their
+//!   thread counts. With an index not yet applied, waits for it and answers
+//!   right after the first operation entry at or past it, so replicas under
+//!   load can be compared at one index.
 //! - `RAFT ADD-LEARNER id host:client-port:raft-port`: add a node that
 //!   receives the log (by snapshot, then entries) without voting; replies
 //!   once it has caught up.
@@ -85,13 +87,21 @@ async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
         };
     }
     if sub == "DIGEST" {
-        if a.len() != 2 {
-            return wrong();
-        }
-        // Routed right behind the last applied entry: the digest is the
-        // state at exactly this index.
-        let index = node.applied_index();
-        let digest = core.digest().await;
+        let (index, digest) = match a.len() {
+            // Routed right behind the last applied entry: the digest is
+            // the state at exactly this index.
+            2 => (node.applied_index(), core.digest().await),
+            3 => {
+                let Some(at) = std::str::from_utf8(&a[2]).ok().and_then(|s| s.parse().ok()) else {
+                    return err("ERR value is not an integer or out of range".into());
+                };
+                match node.digest_at(at).await {
+                    Ok(r) => r,
+                    Err(e) => return err(e),
+                }
+            }
+            _ => return wrong(),
+        };
         return Reply::Array(vec![
             Reply::Int(index as i64),
             Reply::bulk(format!("{digest:016x}").into_bytes()),

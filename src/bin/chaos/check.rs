@@ -348,6 +348,49 @@ pub fn txns(h: &[Op]) -> Vec<String> {
     out
 }
 
+/// How far past a key's deadline (measured from its write's
+/// acknowledgement) a read may still see it: the entry's logical time may
+/// run ahead of real time by the clock lead C and a skewed leader clock,
+/// and the read clock may lag by as much.
+pub const TTL_SLACK_NS: u64 = 2_500_000_000;
+
+/// Keys with TTLs: a read that began well after the deadline of the last
+/// write that could have set the key (and no write to it overlapped) sees
+/// nothing. Divergent expiry between replicas shows in the digests.
+pub fn ttls(h: &[Op]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, ops) in by_key(h, |f| matches!(f, F::TtlSet { .. } | F::TtlGet(_))) {
+        // Writes that may have set the key: acknowledged ones that set, and
+        // unknown ones (which may apply until the end).
+        let writes: Vec<(u64, u64, u64)> = ops
+            .iter()
+            .filter_map(|o| match o.f {
+                F::TtlSet { ttl_ms, set, .. } if set != Some(false) => {
+                    Some((o.call, o.ret.unwrap_or(u64::MAX), ttl_ms))
+                }
+                _ => None,
+            })
+            .collect();
+        for r in ops.iter().filter(|o| o.outcome == Outcome::Ok) {
+            let F::TtlGet(Some(v)) = r.f else { continue };
+            // The latest moment any write invoked before the read returned
+            // could keep the key alive.
+            let alive_until = writes
+                .iter()
+                .filter(|(call, _, _)| *call < r.ret.unwrap_or(u64::MAX))
+                .map(|(_, ret, ttl)| ret.saturating_add(ttl * 1_000_000 + TTL_SLACK_NS))
+                .max();
+            if alive_until.is_none_or(|t| r.call > t) {
+                out.push(format!(
+                    "ttl {key}: read at {:.3}s saw {v}, past the deadline of every write that could have set it",
+                    r.call as f64 / 1e9
+                ));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,6 +490,28 @@ mod tests {
             11,
         )];
         assert!(lists(&phantom).iter().any(|a| a.contains("never written")));
+    }
+
+    #[test]
+    fn ttl_reads_past_every_deadline_are_caught() {
+        let set = |ttl_ms| F::TtlSet {
+            value: 1,
+            ttl_ms,
+            nx: false,
+            set: Some(true),
+        };
+        let s = 1_000_000_000;
+        let good = vec![
+            op(0, "t", set(100), Outcome::Ok, 0, s),
+            op(1, "t", F::TtlGet(Some(1)), Outcome::Ok, 2 * s, 2 * s + 1),
+            op(1, "t", F::TtlGet(None), Outcome::Ok, 9 * s, 9 * s + 1),
+        ];
+        assert_eq!(ttls(&good), Vec::<String>::new());
+        let late = vec![
+            op(0, "t", set(100), Outcome::Ok, 0, s),
+            op(1, "t", F::TtlGet(Some(1)), Outcome::Ok, 9 * s, 9 * s + 1),
+        ];
+        assert_eq!(ttls(&late).len(), 1);
     }
 
     #[test]

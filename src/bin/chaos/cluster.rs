@@ -56,6 +56,8 @@ pub struct Cluster {
     /// `--peer` arguments naming the initial members.
     peers: Vec<String>,
     threads: usize,
+    /// Extra arguments for every node.
+    pub extra_args: Vec<String>,
 }
 
 fn signal(pid: u32, sig: libc::c_int) {
@@ -112,6 +114,7 @@ impl Cluster {
             nodes,
             peers,
             threads,
+            extra_args: Vec::new(),
         })
     }
 
@@ -142,6 +145,7 @@ impl Cluster {
         for p in &self.peers {
             cmd.args(["--peer", p]);
         }
+        cmd.args(&self.extra_args);
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -213,20 +217,6 @@ impl Cluster {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `RAFT DIGEST` of node `i`: (applied index, digest).
-    pub fn digest(&self, i: usize) -> Option<(u64, String)> {
-        match resp::once(
-            self.nodes[i].addr(),
-            &["RAFT", "DIGEST"],
-            Duration::from_secs(5),
-        ) {
-            Ok(Val::Array(Some(a))) if a.len() == 2 => {
-                Some((a[0].as_int()? as u64, a[1].as_text()?))
-            }
-            _ => None,
         }
     }
 

@@ -35,9 +35,30 @@ pub enum F {
     TxnIncr(Option<(i64, i64)>),
     /// MULTI GET a GET b EXEC.
     TxnRead(Option<(i64, i64)>),
+    /// SET k v PX ttl, or with NX: whether it set (unknown: `None`).
+    TtlSet {
+        value: u64,
+        ttl_ms: u64,
+        nx: bool,
+        set: Option<bool>,
+    },
+    /// GET of a key with a TTL.
+    TtlGet(Option<u64>),
 }
 
 impl F {
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            F::Reg(RegOp::Read(_))
+                | F::CounterRead(_)
+                | F::ListRead(_)
+                | F::SetRead(_)
+                | F::TxnRead(_)
+                | F::TtlGet(_)
+        )
+    }
+
     /// The element an RPUSH or SADD adds.
     pub fn element(&self) -> Option<u64> {
         match self {
@@ -68,6 +89,9 @@ impl F {
             F::SetRead(_) => "smembers",
             F::TxnIncr(_) => "txn-incr",
             F::TxnRead(_) => "txn-read",
+            F::TtlSet { nx: false, .. } => "set-px",
+            F::TtlSet { nx: true, .. } => "set-nx-px",
+            F::TtlGet(_) => "ttl-get",
         }
     }
 }
@@ -135,6 +159,13 @@ impl Op {
             }
             F::SAdd(e) => (e.to_string(), "null".into()),
             F::TxnIncr(v) | F::TxnRead(v) => ("null".into(), pair(v)),
+            F::TtlSet {
+                value, ttl_ms, set, ..
+            } => (
+                format!("[{value},{ttl_ms}]"),
+                set.map_or("null".into(), |b| b.to_string()),
+            ),
+            F::TtlGet(v) => ("null".into(), value(v)),
         }
     }
 

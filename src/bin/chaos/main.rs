@@ -1,11 +1,12 @@
 //! `chaos`: start a real cluster of `cachecat` processes, each in its own
 //! network namespace, load it with concurrent clients, break it (kill -9,
-//! SIGSTOP, partitions, clock skew), heal it, and check the history.
+//! SIGSTOP, partitions, clock skew, membership changes, power loss), heal
+//! it, and check the history.
 //!
 //! ```text
 //! cargo run --release --bin chaos -- --nodes 3 --time 60 \
-//!     --nemesis kill,pause,partition,clock \
-//!     --workload register,list-append,set,counter,txn --out DIR
+//!     --nemesis kill,pause,partition,clock,member,power \
+//!     --workload register,list-append,set,counter,txn,ttl --out DIR
 //! ```
 //!
 //! Exit status: 0 when every check passes, 1 when any anomaly is found, 2
@@ -15,9 +16,11 @@
 
 mod check;
 mod cluster;
+mod digests;
 mod history;
 mod nemesis;
 mod netns;
+mod power;
 mod report;
 mod resp;
 mod wgl;
@@ -46,12 +49,17 @@ struct Opts {
     threads: usize,
     workers: usize,
     seed: u64,
+    /// Extra arguments for every node (planted-bug switches, say).
+    server_args: Vec<String>,
+    /// How long each fault lasts, and the quiet spell after it.
+    fault_ms: u64,
+    quiet_ms: u64,
 }
 
 const USAGE: &str =
-    "usage: chaos [--nodes N] [--time SECS] [--nemesis kill,pause,partition,clock] \
-[--workload register,counter,list-append,set,txn] [--out DIR] [--server PATH] [--threads N] \
-[--workers-per-workload N] [--seed N]";
+    "usage: chaos [--nodes N] [--time SECS] [--nemesis kill,pause,partition,clock,member,power] \
+[--workload register,counter,list-append,set,txn,ttl] [--out DIR] [--server PATH] [--threads N] \
+[--workers-per-workload N] [--seed N] [--server-args \"--flag value ...\"] [--fault-ms MS] [--quiet-ms MS]";
 
 fn parse() -> Result<Opts> {
     let mut o = Opts {
@@ -62,6 +70,8 @@ fn parse() -> Result<Opts> {
             nemesis::Kind::Pause,
             nemesis::Kind::Partition,
             nemesis::Kind::Clock,
+            nemesis::Kind::Member,
+            nemesis::Kind::Power,
         ],
         workloads: vec![
             workload::Kind::Register,
@@ -69,6 +79,7 @@ fn parse() -> Result<Opts> {
             workload::Kind::ListAppend,
             workload::Kind::Set,
             workload::Kind::Txn,
+            workload::Kind::Ttl,
         ],
         out: PathBuf::from("chaos-out"),
         server: PathBuf::from("target/release/cachecat"),
@@ -77,6 +88,9 @@ fn parse() -> Result<Opts> {
         seed: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64),
+        server_args: Vec::new(),
+        fault_ms: 4000,
+        quiet_ms: 3000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -112,6 +126,9 @@ fn parse() -> Result<Opts> {
             "--threads" => o.threads = v.parse().context("--threads")?,
             "--workers-per-workload" => o.workers = v.parse().context("--workers-per-workload")?,
             "--seed" => o.seed = v.parse().context("--seed")?,
+            "--fault-ms" => o.fault_ms = v.parse().context("--fault-ms")?,
+            "--quiet-ms" => o.quiet_ms = v.parse().context("--quiet-ms")?,
+            "--server-args" => o.server_args = v.split_whitespace().map(String::from).collect(),
             _ => bail!("unknown option {a}\n{USAGE}"),
         }
     }
@@ -178,6 +195,7 @@ fn run(o: &Opts) -> Result<Vec<String>> {
     let mut net = netns::Net::create(tag, o.nodes)?;
     let server = o.server.canonicalize()?;
     let mut cluster = cluster::Cluster::new(server, &net.ns, &net.ips, &out, o.threads)?;
+    cluster.extra_args = o.server_args.clone();
     for i in 0..o.nodes {
         cluster.start(i)?;
     }
@@ -207,8 +225,17 @@ fn run(o: &Opts) -> Result<Vec<String>> {
         }
     }
 
+    let samples = Arc::new(std::sync::Mutex::new(digests::Samples::default()));
+    let sampler_stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (nodes, stop, out) = (shared.nodes.clone(), sampler_stop.clone(), samples.clone());
+        std::thread::spawn(move || digests::sampler(nodes, stop, out))
+    };
+
     let until = Instant::now() + Duration::from_secs(o.time);
     let mut nem = nemesis::Nemesis::new(&mut cluster, &mut net, start, o.seed);
+    nem.fault_for = Duration::from_millis(o.fault_ms);
+    nem.quiet_for = Duration::from_millis(o.quiet_ms);
     let result = nem.run(&o.nemeses, until, &INTERRUPTED);
     nem.heal_all()?;
     result?;
@@ -237,13 +264,38 @@ fn run(o: &Opts) -> Result<Vec<String>> {
     match leader {
         None => anomalies.push("no leader within 30 s after healing".into()),
         Some(l) => {
-            if let Err(e) = workload::final_reads(&shared, cluster.nodes[l].addr(), &o.workloads) {
+            if let Err(e) = workload::final_reads(&shared, cluster.nodes[l].addr()) {
                 anomalies.push(format!("final reads failed: {e}"));
             }
         }
     }
-    let digests = check_digests(&cluster, &mut faults, start);
-    anomalies.extend(digests);
+    let addrs: Vec<std::net::SocketAddr> = cluster.nodes.iter().map(|n| n.addr()).collect();
+    match digests::settled(&addrs) {
+        Ok(what) => faults.push(nemesis::Event {
+            at: start.elapsed().as_nanos() as u64,
+            nemesis: "check",
+            phase: "note",
+            what,
+        }),
+        Err(a) => {
+            anomalies.push(a);
+            // For a person to look at the stuck cluster.
+            if let Some(secs) = std::env::var("CHAOS_HOLD_SECS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                println!("chaos: holding the cluster for {secs} s (CHAOS_HOLD_SECS)");
+                let until = Instant::now() + Duration::from_secs(secs);
+                while Instant::now() < until && !INTERRUPTED.load(Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+    sampler_stop.store(true, Relaxed);
+    let _ = sampler.join();
+    let samples = std::mem::take(&mut *samples.lock().expect("samples"));
+    anomalies.extend(samples.anomalies);
 
     let history = shared.history.lock().expect("history").clone();
     anomalies.extend(check::registers(&history));
@@ -251,10 +303,19 @@ fn run(o: &Opts) -> Result<Vec<String>> {
     anomalies.extend(check::lists(&history));
     anomalies.extend(check::sets(&history));
     anomalies.extend(check::txns(&history));
+    anomalies.extend(check::ttls(&history));
 
     let extra = vec![
         ("nodes".to_string(), o.nodes.to_string()),
         ("seed".to_string(), o.seed.to_string()),
+        (
+            "digest_samples_agreed".to_string(),
+            samples.agreed.to_string(),
+        ),
+        (
+            "server_args".to_string(),
+            history::json_string(&o.server_args.join(" ")),
+        ),
         (
             "nemeses".to_string(),
             history::json_string(
@@ -269,44 +330,4 @@ fn run(o: &Opts) -> Result<Vec<String>> {
     report::write_all(&out, &history, &faults, &anomalies, secs, &extra)?;
     cluster.stop_all();
     Ok(anomalies)
-}
-
-/// Every replica's digest at the same applied index must be equal. Indexes
-/// move (an idle leader ticks), so sample every node until one index has
-/// been seen on all of them.
-fn check_digests(
-    cluster: &cluster::Cluster,
-    faults: &mut Vec<nemesis::Event>,
-    start: Instant,
-) -> Vec<String> {
-    use std::collections::BTreeMap;
-    let mut seen: BTreeMap<u64, BTreeMap<usize, String>> = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let n = cluster.nodes.len();
-    while Instant::now() < deadline {
-        for i in 0..n {
-            if let Some((index, d)) = cluster.digest(i) {
-                seen.entry(index).or_default().insert(i, d);
-            }
-        }
-        if let Some((index, ds)) = seen.iter().rev().find(|(_, ds)| ds.len() == n) {
-            let first = ds.values().next().cloned().unwrap_or_default();
-            faults.push(nemesis::Event {
-                at: start.elapsed().as_nanos() as u64,
-                nemesis: "check",
-                phase: "note",
-                what: format!("digests at applied index {index}: {ds:?}"),
-            });
-            if ds.values().any(|d| *d != first) {
-                return vec![format!(
-                    "replica digests differ at applied index {index}: {ds:?}"
-                )];
-            }
-            return Vec::new();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    vec![format!(
-        "no applied index was reported by all {n} nodes within 20 s: replicas did not converge"
-    )]
 }

@@ -19,6 +19,8 @@ pub enum Kind {
     Pause,
     Partition,
     Clock,
+    Member,
+    Power,
 }
 
 impl Kind {
@@ -28,6 +30,8 @@ impl Kind {
             "pause" => Kind::Pause,
             "partition" => Kind::Partition,
             "clock" => Kind::Clock,
+            "member" => Kind::Member,
+            "power" => Kind::Power,
             _ => return None,
         })
     }
@@ -38,6 +42,8 @@ impl Kind {
             Kind::Pause => "pause",
             Kind::Partition => "partition",
             Kind::Clock => "clock",
+            Kind::Member => "member",
+            Kind::Power => "power",
         }
     }
 }
@@ -66,6 +72,8 @@ pub struct Nemesis<'a> {
     pub crashes: Vec<String>,
     step: usize,
     partition_variant: usize,
+    /// The node taken out by the member nemesis, until it is added back.
+    removed: Option<usize>,
 }
 
 impl<'a> Nemesis<'a> {
@@ -86,6 +94,7 @@ impl<'a> Nemesis<'a> {
             crashes: Vec::new(),
             step: 0,
             partition_variant: 0,
+            removed: None,
         }
     }
 
@@ -215,6 +224,37 @@ impl<'a> Nemesis<'a> {
                 };
                 self.note("partition", "start", what);
             }
+            Kind::Member => {
+                // Take a follower out of the cluster (joint consensus).
+                if let Some(l) = self.cluster.leader() {
+                    let x = (l + 1 + self.pick(n - 1)) % n;
+                    let id = self.cluster.nodes[x].id.to_string();
+                    let r = self.admin(l, &["RAFT", "REMOVE", &id]);
+                    if r.starts_with("OK") {
+                        self.removed = Some(x);
+                    }
+                    self.note("member", "start", format!("remove node {}: {r}", x + 1));
+                } else {
+                    self.note("member", "start", "no leader: nothing removed".into());
+                }
+            }
+            Kind::Power => {
+                // Power loss on a majority: kill them, cut each log at a
+                // random point at or after its last fdatasync'd offset.
+                let mut ids: Vec<usize> = (0..n).collect();
+                for i in (1..n).rev() {
+                    let j = self.pick(i + 1);
+                    ids.swap(i, j);
+                }
+                let mut what = Vec::new();
+                for &i in &ids[..n / 2 + 1] {
+                    self.cluster.kill(i);
+                    let extra = xorshift(&mut self.rng) % (64 << 10);
+                    let cut = crate::power::cut_log(&self.cluster.nodes[i], extra)?;
+                    what.push(format!("node {}: {cut}", i + 1));
+                }
+                self.note("power", "start", format!("power loss: {}", what.join("; ")));
+            }
             Kind::Clock => {
                 // Skew every node's wall clock by up to +-600 ms, then move
                 // leadership to a skewed node.
@@ -250,11 +290,39 @@ impl<'a> Nemesis<'a> {
     /// Undo every fault of `kind`.
     pub fn heal(&mut self, kind: Kind) -> Result<()> {
         match kind {
-            Kind::Kill => {
+            Kind::Member => {
+                if let Some(x) = self.removed.take() {
+                    let leader = self.cluster.wait_leader(Duration::from_secs(10));
+                    let node = &self.cluster.nodes[x];
+                    let (id, addr) = (
+                        node.id.to_string(),
+                        format!(
+                            "{}:{}:{}",
+                            node.ip,
+                            crate::cluster::CLIENT_PORT,
+                            crate::cluster::RAFT_PORT
+                        ),
+                    );
+                    let r = match leader {
+                        Some(l) => {
+                            let add = self.admin(l, &["RAFT", "ADD-LEARNER", &id, &addr]);
+                            let promote = self.admin(l, &["RAFT", "PROMOTE", &id]);
+                            format!("add-learner: {add}; promote: {promote}")
+                        }
+                        None => "no leader".into(),
+                    };
+                    if !r.contains("promote: OK") {
+                        // Try again at the next heal.
+                        self.removed = Some(x);
+                    }
+                    self.note("member", "heal", format!("add node {} back: {r}", x + 1));
+                }
+            }
+            Kind::Kill | Kind::Power => {
                 for i in 0..self.cluster.nodes.len() {
                     if !self.cluster.nodes[i].running() {
                         self.cluster.start(i)?;
-                        self.note("kill", "heal", format!("restart node {}", i + 1));
+                        self.note(kind.name(), "heal", format!("restart node {}", i + 1));
                     }
                 }
             }
@@ -282,10 +350,26 @@ impl<'a> Nemesis<'a> {
 
     /// Heal everything (at the end of the run, or when interrupted).
     pub fn heal_all(&mut self) -> Result<()> {
-        for k in [Kind::Pause, Kind::Partition, Kind::Clock, Kind::Kill] {
+        for k in [
+            Kind::Pause,
+            Kind::Partition,
+            Kind::Clock,
+            Kind::Kill,
+            Kind::Member,
+        ] {
             self.heal(k)?;
         }
         Ok(())
+    }
+}
+
+impl Nemesis<'_> {
+    /// An admin command on node `i`, its reply as text.
+    fn admin(&self, i: usize, args: &[&str]) -> String {
+        match resp::once(self.cluster.nodes[i].addr(), args, Duration::from_secs(30)) {
+            Ok(v) => v.as_text().unwrap_or_else(|| format!("{v:?}")),
+            Err(e) => format!("error: {e}"),
+        }
     }
 }
 

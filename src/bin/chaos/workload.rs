@@ -19,6 +19,7 @@ pub const OPS_PER_KEY: u64 = 100;
 const LIVE_KEYS: u64 = 3;
 pub const COUNTER_KEYS: u64 = 3;
 pub const TXN_PAIRS: u64 = 4;
+const TTL_KEYS: u64 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -27,6 +28,7 @@ pub enum Kind {
     ListAppend,
     Set,
     Txn,
+    Ttl,
 }
 
 impl Kind {
@@ -37,6 +39,7 @@ impl Kind {
             "list-append" => Kind::ListAppend,
             "set" => Kind::Set,
             "txn" => Kind::Txn,
+            "ttl" => Kind::Ttl,
             _ => return None,
         })
     }
@@ -49,7 +52,7 @@ pub struct Shared {
     pub stop: AtomicBool,
     pub history: Mutex<Vec<Op>>,
     /// Per-kind operation sequence numbers (key rotation, unique values).
-    seq: [AtomicU64; 5],
+    seq: [AtomicU64; 6],
     pub timeout: Duration,
 }
 
@@ -186,6 +189,44 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64) -> Plan {
                 }
             }
         }
+        Kind::Ttl => {
+            // Few keys, short TTLs: writes that depend on whether a key has
+            // expired (NX) make replicas diverge if expiry is judged by
+            // anything but the log.
+            let key = format!("ttl:{}", r % TTL_KEYS);
+            let (value, ttl_ms) = (n + 1, 100 + (r >> 8) % 1400);
+            let (px, v) = (ttl_ms.to_string(), value.to_string());
+            match r % 3 {
+                0 => Plan {
+                    args: args(&["GET", &key]),
+                    key,
+                    multi: false,
+                    f: F::TtlGet(None),
+                },
+                1 => Plan {
+                    args: args(&["SET", &key, &v, "PX", &px]),
+                    key,
+                    multi: false,
+                    f: F::TtlSet {
+                        value,
+                        ttl_ms,
+                        nx: false,
+                        set: None,
+                    },
+                },
+                _ => Plan {
+                    args: args(&["SET", &key, &v, "NX", "PX", &px]),
+                    key,
+                    multi: false,
+                    f: F::TtlSet {
+                        value,
+                        ttl_ms,
+                        nx: true,
+                        set: None,
+                    },
+                },
+            }
+        }
         Kind::Txn => {
             let pair = r % TXN_PAIRS;
             let (a, b) = txn_keys(pair);
@@ -243,6 +284,8 @@ fn read_reply(f: &mut F, reply: Val) -> Result<(), String> {
     match f {
         F::Reg(RegOp::Read(v)) => *v = reply.as_int().map(|x| x as u64),
         F::Reg(RegOp::Write(_)) | F::SAdd(_) => {}
+        F::TtlSet { set, .. } => *set = Some(matches!(reply, Val::Ok(_))),
+        F::TtlGet(v) => *v = reply.as_int().map(|x| x as u64),
         F::Reg(RegOp::SetNx(_, set)) => *set = Some(matches!(reply, Val::Ok(_))),
         F::Reg(RegOp::Swap(_, old)) => *old = Some(reply.as_int().map(|x| x as u64)),
         F::Incr(v) => *v = int_of(&reply),
@@ -294,24 +337,35 @@ fn exchange(conn: &mut Conn, p: &Plan) -> std::io::Result<Val> {
     })
 }
 
-/// One worker's loop, until told to stop.
+/// One worker's loop, until told to stop. Writes go to the node the
+/// worker takes for the leader (it moves on when refused or cut off);
+/// half the reads go to a random node, as clients that read from replicas
+/// do (a correct cluster refuses them there).
 pub fn worker(id: usize, kind: Kind, sh: Arc<Shared>, seed: u64) {
     let mut rng = seed | 1;
-    let mut at = id % sh.nodes.len();
-    let mut conn: Option<Conn> = None;
+    let n = sh.nodes.len();
+    let mut at = id % n;
+    let mut conns: Vec<Option<Conn>> = (0..n).map(|_| None).collect();
     while !sh.stop.load(Relaxed) {
-        if conn.is_none() {
-            match Conn::connect(sh.nodes[at], sh.timeout) {
-                Ok(c) => conn = Some(c),
+        let mut p = plan(kind, &sh, &mut rng);
+        let target = if p.f.is_read() && xorshift(&mut rng).is_multiple_of(2) {
+            (xorshift(&mut rng) % n as u64) as usize
+        } else {
+            at
+        };
+        if conns[target].is_none() {
+            match Conn::connect(sh.nodes[target], sh.timeout) {
+                Ok(c) => conns[target] = Some(c),
                 Err(_) => {
-                    at = (at + 1) % sh.nodes.len();
+                    if target == at {
+                        at = (at + 1) % n;
+                    }
                     std::thread::sleep(Duration::from_millis(20));
                     continue;
                 }
             }
         }
-        let c = conn.as_mut().expect("connected");
-        let mut p = plan(kind, &sh, &mut rng);
+        let c = conns[target].as_mut().expect("connected");
         let call = sh.now();
         let result = exchange(c, &p);
         let ret = sh.now();
@@ -327,12 +381,14 @@ pub fn worker(id: usize, kind: Kind, sh: Arc<Shared>, seed: u64) {
             Err(e) => (Outcome::Info, e.to_string(), true),
         };
         if move_on {
-            conn = None;
-            at = (at + 1) % sh.nodes.len();
+            conns[target] = None;
+            if target == at {
+                at = (at + 1) % n;
+            }
         }
         sh.record(Op {
             worker: id,
-            node: at as u64 + 1,
+            node: target as u64 + 1,
             key: p.key,
             f: p.f,
             outcome,
@@ -348,7 +404,7 @@ pub fn worker(id: usize, kind: Kind, sh: Arc<Shared>, seed: u64) {
 
 /// After healing: read every key a checker needs a final value for, on the
 /// leader, recording the reads in the history.
-pub fn final_reads(sh: &Shared, leader: SocketAddr, kinds: &[Kind]) -> Result<(), String> {
+pub fn final_reads(sh: &Shared, leader: SocketAddr) -> Result<(), String> {
     let mut keys: Vec<(String, F, Vec<Vec<u8>>, bool)> = Vec::new();
     let history = sh.history.lock().expect("history").clone();
     let mut seen = std::collections::BTreeSet::new();
@@ -388,9 +444,10 @@ pub fn final_reads(sh: &Shared, leader: SocketAddr, kinds: &[Kind]) -> Result<()
                 args(&["GET", &op.key]),
                 false,
             )),
+            // Expiring keys need no final value: the digests compare them.
+            F::TtlSet { .. } | F::TtlGet(_) => {}
         }
     }
-    let _ = kinds;
     let mut conn = Conn::connect(leader, Duration::from_secs(5)).map_err(|e| e.to_string())?;
     for (key, f, a, multi) in keys {
         let p = Plan {
