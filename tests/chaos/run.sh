@@ -51,7 +51,7 @@ switches)
         --fault-ms 1500 --quiet-ms 1000 --nemesis kill,pause \
         --workload register,list-append,counter --workers-per-workload 3 \
         --server-args "--faults-reads-before-tick yes"
-    expect local-expiry 'replica digests differ' --time 20 --nemesis clock \
+    expect local-expiry 'replica digests differ' --time 30 --nemesis clock \
         --workload ttl --server-args "--faults-local-expiry yes"
     echo "switch tests: $((4 - failed)) caught, $failed missed"
     [ $failed -eq 0 ]
