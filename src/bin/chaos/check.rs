@@ -365,9 +365,12 @@ pub fn ttls(h: &[Op]) -> Vec<String> {
         let writes: Vec<(u64, u64, u64)> = ops
             .iter()
             .filter_map(|o| match o.f {
-                F::TtlSet { ttl_ms, set, .. } if set != Some(false) => {
-                    Some((o.call, o.ret.unwrap_or(u64::MAX), ttl_ms))
-                }
+                // Without a TTL the key may live forever.
+                F::TtlSet { ttl_ms, set, .. } if set != Some(false) => Some((
+                    o.call,
+                    o.ret.unwrap_or(u64::MAX),
+                    ttl_ms.unwrap_or(u64::MAX / 4_000_000),
+                )),
                 _ => None,
             })
             .collect();
@@ -496,7 +499,7 @@ mod tests {
     fn ttl_reads_past_every_deadline_are_caught() {
         let set = |ttl_ms| F::TtlSet {
             value: 1,
-            ttl_ms,
+            ttl_ms: Some(ttl_ms),
             nx: false,
             set: Some(true),
         };

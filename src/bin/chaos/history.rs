@@ -35,10 +35,11 @@ pub enum F {
     TxnIncr(Option<(i64, i64)>),
     /// MULTI GET a GET b EXEC.
     TxnRead(Option<(i64, i64)>),
-    /// SET k v PX ttl, or with NX: whether it set (unknown: `None`).
+    /// SET k v PX ttl, or SET k v NX (no TTL): whether it set (unknown:
+    /// `None`).
     TtlSet {
         value: u64,
-        ttl_ms: u64,
+        ttl_ms: Option<u64>,
         nx: bool,
         set: Option<bool>,
     },
@@ -162,7 +163,10 @@ impl Op {
             F::TtlSet {
                 value, ttl_ms, set, ..
             } => (
-                format!("[{value},{ttl_ms}]"),
+                format!(
+                    "[{value},{}]",
+                    ttl_ms.map_or("null".into(), |t| t.to_string())
+                ),
                 set.map_or("null".into(), |b| b.to_string()),
             ),
             F::TtlGet(v) => ("null".into(), value(v)),

@@ -19,7 +19,6 @@ pub const OPS_PER_KEY: u64 = 100;
 const LIVE_KEYS: u64 = 3;
 pub const COUNTER_KEYS: u64 = 3;
 pub const TXN_PAIRS: u64 = 4;
-const TTL_KEYS: u64 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -104,7 +103,7 @@ fn args(parts: &[&str]) -> Vec<Vec<u8>> {
     parts.iter().map(|p| p.as_bytes().to_vec()).collect()
 }
 
-fn plan(kind: Kind, sh: &Shared, rng: &mut u64) -> Plan {
+fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
     let r = xorshift(rng);
     let n = sh.next(kind);
     match kind {
@@ -189,44 +188,7 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64) -> Plan {
                 }
             }
         }
-        Kind::Ttl => {
-            // Few keys, short TTLs: writes that depend on whether a key has
-            // expired (NX) make replicas diverge if expiry is judged by
-            // anything but the log.
-            let key = format!("ttl:{}", r % TTL_KEYS);
-            let (value, ttl_ms) = (n + 1, 100 + (r >> 8) % 1400);
-            let (px, v) = (ttl_ms.to_string(), value.to_string());
-            match r % 3 {
-                0 => Plan {
-                    args: args(&["GET", &key]),
-                    key,
-                    multi: false,
-                    f: F::TtlGet(None),
-                },
-                1 => Plan {
-                    args: args(&["SET", &key, &v, "PX", &px]),
-                    key,
-                    multi: false,
-                    f: F::TtlSet {
-                        value,
-                        ttl_ms,
-                        nx: false,
-                        set: None,
-                    },
-                },
-                _ => Plan {
-                    args: args(&["SET", &key, &v, "NX", "PX", &px]),
-                    key,
-                    multi: false,
-                    f: F::TtlSet {
-                        value,
-                        ttl_ms,
-                        nx: true,
-                        set: None,
-                    },
-                },
-            }
-        }
+        Kind::Ttl => ttl_plan(sh, n, r, due),
         Kind::Txn => {
             let pair = r % TXN_PAIRS;
             let (a, b) = txn_keys(pair);
@@ -245,6 +207,62 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64) -> Plan {
                 },
             }
         }
+    }
+}
+
+/// TTL keys of this worker waiting for their second write: (key number,
+/// when, in run nanoseconds).
+type Due = std::collections::VecDeque<(u64, u64)>;
+
+/// Each TTL key is written twice: `SET k v PX ttl`, then near its deadline
+/// (up to 600 ms either side) `SET k v2 NX` without a TTL, which sets only
+/// if the key has expired. Replicas that judged the deadline differently
+/// keep different keys for good (one holds v2 forever, another lets v
+/// expire), which the digests show. Reads look at keys still in play.
+fn ttl_plan(sh: &Shared, n: u64, r: u64, due: &mut Due) -> Plan {
+    let now = sh.now();
+    let value = n + 1;
+    if let Some(&(k, at)) = due.front() {
+        if now >= at {
+            due.pop_front();
+            let key = format!("ttl:{k}");
+            return Plan {
+                args: args(&["SET", &key, &value.to_string(), "NX"]),
+                key,
+                multi: false,
+                f: F::TtlSet {
+                    value,
+                    ttl_ms: None,
+                    nx: true,
+                    set: None,
+                },
+            };
+        }
+        if r.is_multiple_of(2) {
+            let key = format!("ttl:{k}");
+            return Plan {
+                args: args(&["GET", &key]),
+                key,
+                multi: false,
+                f: F::TtlGet(None),
+            };
+        }
+    }
+    let ttl_ms = 200 + (r >> 8) % 800;
+    let jitter = ((r >> 20) % 1201) as i64 - 600;
+    let at = now as i64 + (ttl_ms as i64 + jitter) * 1_000_000;
+    due.push_back((n, at.max(0) as u64));
+    let key = format!("ttl:{n}");
+    Plan {
+        args: args(&["SET", &key, &value.to_string(), "PX", &ttl_ms.to_string()]),
+        key,
+        multi: false,
+        f: F::TtlSet {
+            value,
+            ttl_ms: Some(ttl_ms),
+            nx: false,
+            set: None,
+        },
     }
 }
 
@@ -346,8 +364,9 @@ pub fn worker(id: usize, kind: Kind, sh: Arc<Shared>, seed: u64) {
     let n = sh.nodes.len();
     let mut at = id % n;
     let mut conns: Vec<Option<Conn>> = (0..n).map(|_| None).collect();
+    let mut due = Due::new();
     while !sh.stop.load(Relaxed) {
-        let mut p = plan(kind, &sh, &mut rng);
+        let mut p = plan(kind, &sh, &mut rng, &mut due);
         let target = if p.f.is_read() && xorshift(&mut rng).is_multiple_of(2) {
             (xorshift(&mut rng) % n as u64) as usize
         } else {
