@@ -230,9 +230,22 @@ impl LogStore {
             .map_or(0, |p| p.index + 1)
     }
 
+    /// The first index the cache or the disk still holds.
+    async fn first_present(&self) -> u64 {
+        let disk = self.state.disk.lock().await.log.first_index();
+        let cached = self.state.cache.borrow().first().unwrap_or(u64::MAX);
+        disk.min(cached)
+    }
+
     /// The entries in `[from, to)` the log holds.
     async fn read_range(&self, from: u64, to: u64) -> io::Result<Vec<Entry>> {
-        let from = from.max(self.first_readable());
+        self.read_present(from.max(self.first_readable()), to).await
+    }
+
+    /// The entries in `[from, to)` the cache or the disk still holds, purged
+    /// or not.
+    async fn read_present(&self, from: u64, to: u64) -> io::Result<Vec<Entry>> {
+        let from = from.max(self.first_present().await);
         let to = to.min(self.state.last.borrow().as_ref().map_or(0, |l| l.index + 1));
         let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
         let mut i = from;
@@ -296,6 +309,17 @@ impl RaftLogReader<TypeConfig> for LogStore {
     ) -> io::Result<Vec<Entry>> {
         let (from, to) = range_to(&range);
         self.read_range(from, to).await
+    }
+
+    /// What replication sends. openraft may purge entries after a stream
+    /// decided to send them (seen under partitions: the leader snapshotted
+    /// and purged while a lagging follower's range was being read); an
+    /// empty answer would then stall that stream for good. Entries at or
+    /// below the purge point are still served while they are here (purging
+    /// drops whole segments), as the contract asks: never empty for a
+    /// non-empty range.
+    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
+        self.read_present(start, end).await
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
@@ -464,6 +488,27 @@ mod tests {
             .await
             .unwrap();
         rx.await.unwrap().unwrap();
+    }
+
+    /// Replication may still ask for entries openraft has just purged:
+    /// they are served while present, and never an empty answer.
+    #[test]
+    fn replication_reads_purged_entries_still_present() {
+        let dir =
+            std::env::temp_dir().join(format!("cachecat-store-purged-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        crate::raft::run_local(async {
+            let mut s = LogStore::open_with(&dir, Fsync::No, 1 << 20).await.unwrap();
+            append(&mut s, 0, 100, 1).await;
+            s.purge(log_id(1, 80)).await.unwrap();
+            let strict = s.try_get_log_entries(70..90).await.unwrap();
+            let idx: Vec<u64> = strict.iter().map(|e| e.log_id.index).collect();
+            assert_eq!(idx, (81..90).collect::<Vec<_>>());
+            let sent = s.limited_get_log_entries(70, 90).await.unwrap();
+            assert_eq!(sent.first(), Some(&entry(1, 70)));
+            assert_eq!(sent.len(), 20);
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn timeline(history: &[Op], faults: &[Event], secs: f64) -> String {
         w.dedup();
         w
     };
-    let (left, top, lane, width) = (60.0, 40.0, 14.0, 1200.0);
+    let (left, top, lane, width) = (60.0, 52.0, 14.0, 1200.0);
     let height = top + lane * workers.len() as f64 + 60.0;
     let x = |ns: u64| left + (ns as f64 / 1e9) / secs.max(0.001) * width;
     let mut s = String::new();
@@ -135,9 +135,19 @@ fn timeline(history: &[Op], faults: &[Event], secs: f64) -> String {
             }
             "heal" => {
                 if let Some((from, what)) = open.remove(e.nemesis) {
+                    // A solid bar in the fault lane, and a light band over
+                    // the workers.
                     let _ = writeln!(
                         s,
-                        "<rect x=\"{:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#8888ff\" opacity=\"0.18\"><title>{}</title></rect>",
+                        "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"8\" fill=\"#4455cc\"><title>{}</title></rect>",
+                        x(from),
+                        top - 12.0,
+                        (x(e.at) - x(from)).max(1.0),
+                        xml(&what)
+                    );
+                    let _ = writeln!(
+                        s,
+                        "<rect x=\"{:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#4455cc\" opacity=\"0.12\"><title>{}</title></rect>",
                         x(from),
                         (x(e.at) - x(from)).max(1.0),
                         lane * workers.len() as f64,
@@ -164,6 +174,7 @@ fn timeline(history: &[Op], faults: &[Event], secs: f64) -> String {
             }
         }
     }
+    let _ = writeln!(s, "<text x=\"4\" y=\"{:.1}\">faults</text>", top - 4.0);
     for (li, w) in workers.iter().enumerate() {
         let y = top + lane * li as f64;
         let _ = writeln!(s, "<text x=\"4\" y=\"{:.1}\">worker {w}</text>", y + 10.0);
