@@ -43,7 +43,7 @@ switches)
             failed=$((failed + 1))
         fi
     }
-    expect ack-before-fsync 'lost write|two INCRs returned' --time 20 --nemesis power \
+    expect ack-before-fsync 'lost write|two INCRs returned' --time 40 --nemesis power \
         --workload counter,list-append,set --server-args "--faults-ack-before-fsync yes"
     expect follower-reads 'not linearizable|stale read' --time 15 --nemesis partition,pause \
         --workload register,list-append --server-args "--faults-follower-reads yes"
