@@ -252,7 +252,11 @@ impl<'a> Nemesis<'a> {
                     // Half the time exactly at the last fdatasync (the
                     // worst a power loss can do), else a little after it.
                     let r = xorshift(&mut self.rng);
-                    let extra = if r.is_multiple_of(2) { 0 } else { (r >> 1) % (64 << 10) };
+                    let extra = if r.is_multiple_of(2) {
+                        0
+                    } else {
+                        (r >> 1) % (64 << 10)
+                    };
                     let cut = crate::power::cut_log(&self.cluster.nodes[i], extra)?;
                     what.push(format!("node {}: {cut}", i + 1));
                 }
