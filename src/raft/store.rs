@@ -230,22 +230,14 @@ impl LogStore {
             .map_or(0, |p| p.index + 1)
     }
 
-    /// The first index the cache or the disk still holds.
-    async fn first_present(&self) -> u64 {
-        let disk = self.state.disk.lock().await.log.first_index();
-        let cached = self.state.cache.borrow().first().unwrap_or(u64::MAX);
-        disk.min(cached)
-    }
-
     /// The entries in `[from, to)` the log holds.
     async fn read_range(&self, from: u64, to: u64) -> io::Result<Vec<Entry>> {
         self.read_present(from.max(self.first_readable()), to).await
     }
 
     /// The entries in `[from, to)` the cache or the disk still holds, purged
-    /// or not.
+    /// or not (the loop starts disk reads at the disk's first entry).
     async fn read_present(&self, from: u64, to: u64) -> io::Result<Vec<Entry>> {
-        let from = from.max(self.first_present().await);
         let to = to.min(self.state.last.borrow().as_ref().map_or(0, |l| l.index + 1));
         let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
         let mut i = from;
