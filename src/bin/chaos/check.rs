@@ -236,7 +236,10 @@ fn collections<'a>(
 /// nothing is duplicated, an acknowledged append sits where its reply said
 /// (its new length), and a read never has fewer elements than a read that
 /// finished before it began.
+/// Steps of list transactions count as operations of their own here.
 pub fn lists(h: &[Op]) -> Vec<String> {
+    let flat = crate::serial::list_ops(h);
+    let h = &flat[..];
     let mut out = Vec::new();
     let lists = collections(
         h,

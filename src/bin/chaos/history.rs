@@ -45,19 +45,25 @@ pub enum F {
     },
     /// GET of a key with a TTL.
     TtlGet(Option<u64>),
+    /// MULTI ... EXEC over distinct list keys, each step an `Append` or a
+    /// `ListRead` of its key: a transaction of Jepsen's list-append kind.
+    ListTxn(Vec<(String, F)>),
 }
 
 impl F {
     pub fn is_read(&self) -> bool {
-        matches!(
-            self,
-            F::Reg(RegOp::Read(_))
-                | F::CounterRead(_)
-                | F::ListRead(_)
-                | F::SetRead(_)
-                | F::TxnRead(_)
-                | F::TtlGet(_)
-        )
+        match self {
+            F::ListTxn(steps) => steps.iter().all(|(_, f)| f.is_read()),
+            _ => matches!(
+                self,
+                F::Reg(RegOp::Read(_))
+                    | F::CounterRead(_)
+                    | F::ListRead(_)
+                    | F::SetRead(_)
+                    | F::TxnRead(_)
+                    | F::TtlGet(_)
+            ),
+        }
     }
 
     /// The element an RPUSH or SADD adds.
@@ -93,6 +99,17 @@ impl F {
             F::TtlSet { nx: false, .. } => "set-px",
             F::TtlSet { nx: true, .. } => "set-nx-px",
             F::TtlGet(_) => "ttl-get",
+            F::ListTxn(_) => "list-txn",
+        }
+    }
+
+    /// The list steps an operation is made of, with their keys: the steps
+    /// of a transaction, or the operation itself.
+    pub fn list_steps<'a>(&'a self, key: &'a str) -> Vec<(&'a str, &'a F)> {
+        match self {
+            F::ListTxn(steps) => steps.iter().map(|(k, f)| (k.as_str(), f)).collect(),
+            F::Append(..) | F::ListRead(_) => vec![(key, self)],
+            _ => Vec::new(),
         }
     }
 }
@@ -170,6 +187,27 @@ impl Op {
                 set.map_or("null".into(), |b| b.to_string()),
             ),
             F::TtlGet(v) => ("null".into(), value(v)),
+            F::ListTxn(steps) => {
+                let (mut args, mut saw) = (Vec::new(), Vec::new());
+                for (k, f) in steps {
+                    let (a, s) = match f {
+                        F::Append(e, len) => {
+                            (format!("[\"append\",{},{e}]", json_str(k)), opt_int(len))
+                        }
+                        F::ListRead(v) => (
+                            format!("[\"read\",{}]", json_str(k)),
+                            v.as_deref().map_or("null".into(), list),
+                        ),
+                        _ => unreachable!("a list transaction holds only list steps"),
+                    };
+                    args.push(a);
+                    saw.push(s);
+                }
+                (
+                    format!("[{}]", args.join(",")),
+                    format!("[{}]", saw.join(",")),
+                )
+            }
         }
     }
 

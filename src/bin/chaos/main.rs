@@ -23,6 +23,7 @@ mod netns;
 mod power;
 mod report;
 mod resp;
+mod serial;
 mod wgl;
 mod workload;
 
@@ -301,6 +302,7 @@ fn run(o: &Opts) -> Result<Vec<String>> {
     anomalies.extend(check::registers(&history));
     anomalies.extend(check::counters(&history));
     anomalies.extend(check::lists(&history));
+    anomalies.extend(serial::list_txns(&history));
     anomalies.extend(check::sets(&history));
     anomalies.extend(check::txns(&history));
     anomalies.extend(check::ttls(&history));

@@ -93,8 +93,8 @@ pub fn txn_keys(pair: u64) -> (String, String) {
 /// A command to send and how to read its reply into the history.
 struct Plan {
     key: String,
-    args: Vec<Vec<u8>>,
-    /// MULTI ... EXEC: the commands in between are queued.
+    /// One command, or with `multi` the commands MULTI ... EXEC queues.
+    cmds: Vec<Vec<Vec<u8>>>,
     multi: bool,
     f: F,
 }
@@ -127,7 +127,7 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
             };
             Plan {
                 key,
-                args: a,
+                cmds: vec![a],
                 multi: false,
                 f,
             }
@@ -136,25 +136,26 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
             let key = format!("ctr:{}", r % COUNTER_KEYS);
             if r.is_multiple_of(4) {
                 Plan {
-                    args: args(&["GET", &key]),
+                    cmds: vec![args(&["GET", &key])],
                     key,
                     multi: false,
                     f: F::CounterRead(None),
                 }
             } else {
                 Plan {
-                    args: args(&["INCR", &key]),
+                    cmds: vec![args(&["INCR", &key])],
                     key,
                     multi: false,
                     f: F::Incr(None),
                 }
             }
         }
+        Kind::ListAppend if r.is_multiple_of(2) => list_txn(sh, n, r),
         Kind::ListAppend => {
             let key = rotating_key("list", n);
             if r.is_multiple_of(3) {
                 Plan {
-                    args: args(&["LRANGE", &key, "0", "-1"]),
+                    cmds: vec![args(&["LRANGE", &key, "0", "-1"])],
                     key,
                     multi: false,
                     f: F::ListRead(None),
@@ -162,7 +163,7 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
             } else {
                 let e = n + 1;
                 Plan {
-                    args: args(&["RPUSH", &key, &e.to_string()]),
+                    cmds: vec![args(&["RPUSH", &key, &e.to_string()])],
                     key,
                     multi: false,
                     f: F::Append(e, None),
@@ -173,7 +174,7 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
             let key = rotating_key("set", n);
             if r.is_multiple_of(3) {
                 Plan {
-                    args: args(&["SMEMBERS", &key]),
+                    cmds: vec![args(&["SMEMBERS", &key])],
                     key,
                     multi: false,
                     f: F::SetRead(None),
@@ -181,7 +182,7 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
             } else {
                 let e = n + 1;
                 Plan {
-                    args: args(&["SADD", &key, &e.to_string()]),
+                    cmds: vec![args(&["SADD", &key, &e.to_string()])],
                     key,
                     multi: false,
                     f: F::SAdd(e),
@@ -194,11 +195,9 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
             let (a, b) = txn_keys(pair);
             let read = r.is_multiple_of(3);
             let cmd = if read { "GET" } else { "INCR" };
-            let mut v = args(&[cmd, &a]);
-            v.extend(args(&[cmd, &b]));
             Plan {
                 key: format!("tx:{pair}"),
-                args: v,
+                cmds: vec![args(&[cmd, &a]), args(&[cmd, &b])],
                 multi: true,
                 f: if read {
                     F::TxnRead(None)
@@ -207,6 +206,35 @@ fn plan(kind: Kind, sh: &Shared, rng: &mut u64, due: &mut Due) -> Plan {
                 },
             }
         }
+    }
+}
+
+/// A list-append transaction: two or three of the live list keys (so
+/// usually on different shards), each appended to or read, in MULTI/EXEC.
+/// Each key appears once per transaction, so a step never reads its own
+/// transaction's append. Appended elements are unique across the run.
+fn list_txn(sh: &Shared, n: u64, r: u64) -> Plan {
+    let generation = n / (OPS_PER_KEY * LIVE_KEYS);
+    let len = 2 + (r >> 4) % (LIVE_KEYS - 1);
+    let first = (r >> 8) % LIVE_KEYS;
+    let (mut cmds, mut steps) = (Vec::new(), Vec::new());
+    for i in 0..len {
+        let key = format!("list:{}", generation * LIVE_KEYS + (first + i) % LIVE_KEYS);
+        if (r >> (16 + i)) & 1 == 0 {
+            cmds.push(args(&["LRANGE", &key, "0", "-1"]));
+            steps.push((key, F::ListRead(None)));
+        } else {
+            let e = sh.next(Kind::ListAppend) + 1;
+            cmds.push(args(&["RPUSH", &key, &e.to_string()]));
+            steps.push((key, F::Append(e, None)));
+        }
+    }
+    let keys: Vec<&str> = steps.iter().map(|(k, _)| k.as_str()).collect();
+    Plan {
+        key: keys.join(","),
+        cmds,
+        multi: true,
+        f: F::ListTxn(steps),
     }
 }
 
@@ -227,7 +255,7 @@ fn ttl_plan(sh: &Shared, n: u64, r: u64, due: &mut Due) -> Plan {
             due.pop_front();
             let key = format!("ttl:{k}");
             return Plan {
-                args: args(&["SET", &key, &value.to_string(), "NX"]),
+                cmds: vec![args(&["SET", &key, &value.to_string(), "NX"])],
                 key,
                 multi: false,
                 f: F::TtlSet {
@@ -241,7 +269,7 @@ fn ttl_plan(sh: &Shared, n: u64, r: u64, due: &mut Due) -> Plan {
         if r.is_multiple_of(2) {
             let key = format!("ttl:{k}");
             return Plan {
-                args: args(&["GET", &key]),
+                cmds: vec![args(&["GET", &key])],
                 key,
                 multi: false,
                 f: F::TtlGet(None),
@@ -254,7 +282,13 @@ fn ttl_plan(sh: &Shared, n: u64, r: u64, due: &mut Due) -> Plan {
     due.push_back((n, at.max(0) as u64));
     let key = format!("ttl:{n}");
     Plan {
-        args: args(&["SET", &key, &value.to_string(), "PX", &ttl_ms.to_string()]),
+        cmds: vec![args(&[
+            "SET",
+            &key,
+            &value.to_string(),
+            "PX",
+            &ttl_ms.to_string(),
+        ])],
         key,
         multi: false,
         f: F::TtlSet {
@@ -299,6 +333,7 @@ fn read_reply(f: &mut F, reply: Val) -> Result<(), String> {
     if let Val::Err(e) = &reply {
         return Err(e.clone());
     }
+    let unexpected = |reply: &Val| format!("unexpected reply {reply:?}");
     match f {
         F::Reg(RegOp::Read(v)) => *v = reply.as_int().map(|x| x as u64),
         F::Reg(RegOp::Write(_)) | F::SAdd(_) => {}
@@ -309,41 +344,53 @@ fn read_reply(f: &mut F, reply: Val) -> Result<(), String> {
         F::Incr(v) => *v = int_of(&reply),
         F::CounterRead(v) => *v = Some(int_of(&reply).unwrap_or(0)),
         F::Append(_, len) => *len = int_of(&reply),
-        F::ListRead(v) => {
-            *v = Some(ints(&reply).ok_or_else(|| format!("unexpected reply {reply:?}"))?);
-        }
+        F::ListRead(v) => *v = Some(ints(&reply).ok_or_else(|| unexpected(&reply))?),
         F::SetRead(v) => {
-            let mut items = ints(&reply).ok_or_else(|| format!("unexpected reply {reply:?}"))?;
+            let mut items = ints(&reply).ok_or_else(|| unexpected(&reply))?;
             items.sort_unstable();
             *v = Some(items);
         }
-        F::TxnIncr(v) | F::TxnRead(v) => match &reply {
-            Val::Array(Some(a)) if a.len() == 2 => {
-                if let Some(Val::Err(e)) = a.iter().find(|x| matches!(x, Val::Err(_))) {
-                    return Err(e.clone());
-                }
-                *v = Some((a[0].as_int().unwrap_or(0), a[1].as_int().unwrap_or(0)));
+        F::TxnIncr(v) | F::TxnRead(v) => {
+            let a = exec_replies(reply, 2)?;
+            *v = Some((a[0].as_int().unwrap_or(0), a[1].as_int().unwrap_or(0)));
+        }
+        F::ListTxn(steps) => {
+            let replies = exec_replies(reply, steps.len())?;
+            for ((_, step), reply) in steps.iter_mut().zip(replies) {
+                read_reply(step, reply)?;
             }
-            Val::Array(None) => return Err("EXEC aborted".into()),
-            other => return Err(format!("unexpected reply {other:?}")),
-        },
+        }
     }
     Ok(())
+}
+
+/// EXEC's reply with `n` results, none of them an error.
+fn exec_replies(reply: Val, n: usize) -> Result<Vec<Val>, String> {
+    match reply {
+        Val::Array(Some(a)) if a.len() == n => {
+            if let Some(Val::Err(e)) = a.iter().find(|x| matches!(x, Val::Err(_))) {
+                return Err(e.clone());
+            }
+            Ok(a)
+        }
+        Val::Array(None) => Err("EXEC aborted".into()),
+        other => Err(format!("unexpected reply {other:?}")),
+    }
 }
 
 /// Send one planned operation; the reply or the error that ended it.
 fn exchange(conn: &mut Conn, p: &Plan) -> std::io::Result<Val> {
     if !p.multi {
-        return conn.call(&p.args);
+        return conn.call(&p.cmds[0]);
     }
     conn.send(&[b"MULTI".as_slice()])?;
-    for cmd in p.args.chunks(2) {
+    for cmd in &p.cmds {
         conn.send(cmd)?;
     }
     conn.send(&[b"EXEC".as_slice()])?;
     // +OK, +QUEUED per command, then EXEC's reply: the first error wins.
     let mut first_err = None;
-    for _ in 0..=p.args.len() / 2 {
+    for _ in 0..=p.cmds.len() {
         if let Val::Err(e) = conn.read()? {
             first_err.get_or_insert(e);
         }
@@ -424,57 +471,51 @@ pub fn worker(id: usize, kind: Kind, sh: Arc<Shared>, seed: u64) {
 /// After healing: read every key a checker needs a final value for, on the
 /// leader, recording the reads in the history.
 pub fn final_reads(sh: &Shared, leader: SocketAddr) -> Result<(), String> {
-    let mut keys: Vec<(String, F, Vec<Vec<u8>>, bool)> = Vec::new();
+    let mut plans: Vec<Plan> = Vec::new();
     let history = sh.history.lock().expect("history").clone();
     let mut seen = std::collections::BTreeSet::new();
+    let single = |key: &str, cmd: &[&str], f: F| Plan {
+        key: key.to_string(),
+        cmds: vec![args(cmd)],
+        multi: false,
+        f,
+    };
     for op in &history {
+        // A transaction's lists are read one by one.
+        for (key, _) in op.f.list_steps(&op.key) {
+            if seen.insert(key.to_string()) {
+                plans.push(single(key, &["LRANGE", key, "0", "-1"], F::ListRead(None)));
+            }
+        }
         if !seen.insert(op.key.clone()) {
             continue;
         }
+        let key = op.key.as_str();
         match op.f {
-            F::Incr(_) | F::CounterRead(_) => keys.push((
-                op.key.clone(),
-                F::CounterRead(None),
-                args(&["GET", &op.key]),
-                false,
-            )),
-            F::Append(..) | F::ListRead(_) => keys.push((
-                op.key.clone(),
-                F::ListRead(None),
-                args(&["LRANGE", &op.key, "0", "-1"]),
-                false,
-            )),
-            F::SAdd(_) | F::SetRead(_) => keys.push((
-                op.key.clone(),
-                F::SetRead(None),
-                args(&["SMEMBERS", &op.key]),
-                false,
-            )),
-            F::TxnIncr(_) | F::TxnRead(_) => {
-                let pair: u64 = op.key.trim_start_matches("tx:").parse().unwrap_or(0);
-                let (a, b) = txn_keys(pair);
-                let mut v = args(&["GET", &a]);
-                v.extend(args(&["GET", &b]));
-                keys.push((op.key.clone(), F::TxnRead(None), v, true));
+            F::Incr(_) | F::CounterRead(_) => {
+                plans.push(single(key, &["GET", key], F::CounterRead(None)))
             }
-            F::Reg(_) => keys.push((
-                op.key.clone(),
-                F::Reg(RegOp::Read(None)),
-                args(&["GET", &op.key]),
-                false,
-            )),
-            // Expiring keys need no final value: the digests compare them.
-            F::TtlSet { .. } | F::TtlGet(_) => {}
+            F::SAdd(_) | F::SetRead(_) => {
+                plans.push(single(key, &["SMEMBERS", key], F::SetRead(None)))
+            }
+            F::TxnIncr(_) | F::TxnRead(_) => {
+                let pair: u64 = key.trim_start_matches("tx:").parse().unwrap_or(0);
+                let (a, b) = txn_keys(pair);
+                plans.push(Plan {
+                    key: key.to_string(),
+                    cmds: vec![args(&["GET", &a]), args(&["GET", &b])],
+                    multi: true,
+                    f: F::TxnRead(None),
+                });
+            }
+            F::Reg(_) => plans.push(single(key, &["GET", key], F::Reg(RegOp::Read(None)))),
+            // Lists are read above; expiring keys need no final value: the
+            // digests compare them.
+            F::Append(..) | F::ListRead(_) | F::ListTxn(_) | F::TtlSet { .. } | F::TtlGet(_) => {}
         }
     }
     let mut conn = Conn::connect(leader, Duration::from_secs(5)).map_err(|e| e.to_string())?;
-    for (key, f, a, multi) in keys {
-        let p = Plan {
-            key,
-            args: a,
-            multi,
-            f,
-        };
+    for p in plans {
         let mut f = p.f.clone();
         let call = sh.now();
         let reply = exchange(&mut conn, &p).map_err(|e| format!("final read of {}: {e}", p.key))?;
