@@ -26,6 +26,19 @@ use super::wire::{self, read_frame, write_frame, Request, Response, WTransfer};
 
 type Snapshot = openraft::alias::SnapshotOf<TypeConfig, std::fs::File>;
 
+/// How a replication stream's writer stands: still writing, done after
+/// its input ended, or stopped by a failed write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    Open,
+    Ended,
+    Broken,
+}
+
+/// How long a replication stream waits after failing to reach its
+/// follower before reporting it (and being retried).
+const REDIAL_PAUSE: Duration = Duration::from_millis(100);
+
 /// Bytes per snapshot chunk on the wire.
 const CHUNK: usize = 1 << 20;
 
@@ -231,66 +244,84 @@ impl RaftNetworkV2<TypeConfig> for Peer {
             let conn = match self.stream_conn.take() {
                 Some(c) => c,
                 None => {
-                    let mut s = within(ttl, async {
-                        TcpStream::connect(self.addr.as_str())
+                    let opened = within(ttl, async {
+                        let mut s = TcpStream::connect(self.addr.as_str())
                             .await
-                            .map_err(|e| io::Error::other(e.to_string()))
+                            .map_err(|e| io::Error::other(e.to_string()))?;
+                        let _ = s.set_nodelay(true);
+                        write_frame(&mut s, &Request::StreamBegin { from: 0 }).await?;
+                        Ok(s)
                     })
-                    .await
-                    .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
-                    let _ = s.set_nodelay(true);
-                    write_frame(&mut s, &Request::StreamBegin { from: 0 })
-                        .await
-                        .map_err(|e| RPCError::Unreachable(unreachable(target, e)))?;
-                    Rc::new(std::cell::RefCell::new(s))
+                    .await;
+                    match opened {
+                        Ok(s) => Rc::new(std::cell::RefCell::new(s)),
+                        Err(e) => {
+                            // openraft backs off only between requests it
+                            // hands a stream, and a refused dial consumes
+                            // none: without this pause a leader redials a
+                            // dead follower as fast as it can.
+                            glommio::timer::sleep(REDIAL_PAUSE).await;
+                            return Err(RPCError::Unreachable(unreachable(target, e)));
+                        }
+                    }
                 }
             };
-            // Requests written so far, and whether the input has ended.
-            let sent = Rc::new(std::cell::Cell::new((0u64, false)));
+            // Requests written so far, and how the writing ended.
+            let sent = Rc::new(std::cell::Cell::new((0u64, Writing::Open)));
             let wake = Rc::new(crate::local::WaitList::default());
             let (sent_w, wake_w, mut wr) = (sent.clone(), wake.clone(), Shared(conn.clone()));
             glommio::spawn_local(async move {
                 let mut input = input;
-                let mut broken = false;
+                let mut end = Writing::Ended;
                 while let Some(rpc) = futures_lite::StreamExt::next(&mut input).await {
-                    if broken
-                        || crate::faults::dropped(target)
+                    if crate::faults::dropped(target)
                         || write_frame(&mut wr, &wire::append_request(&rpc))
                             .await
                             .is_err()
                     {
-                        // Requests after a failed write are never answered;
-                        // the reader stops at the gap.
-                        broken = true;
-                        continue;
+                        // Nothing after a failed write is answered: the
+                        // reader ends the stream once it has read the
+                        // answers to what went out before.
+                        end = Writing::Broken;
+                        break;
                     }
-                    sent_w.set((sent_w.get().0 + 1, false));
+                    sent_w.set((sent_w.get().0 + 1, Writing::Open));
                     wake_w.wake_all();
                 }
-                sent_w.set((sent_w.get().0, !broken));
+                sent_w.set((sent_w.get().0, end));
                 wake_w.wake_all();
             })
             .detach();
             let slot = &mut self.stream_conn;
             // Responses, in order; the stream ends after the first error or
-            // refusal (openraft then starts over) or once the input ended
-            // and every request was answered (the connection is kept).
+            // refusal (openraft then starts over), after a failed write, or
+            // once the input ended and every request was answered (the
+            // connection is then kept for the next stream).
             let out =
                 futures_lite::stream::unfold(Some((Shared(conn), 0u64, slot)), move |state| {
                     let (sent, wake) = (sent.clone(), wake.clone());
                     async move {
                         let (mut rd, got, slot) = state?;
                         wake.until(|| {
-                            let (n, done) = sent.get();
-                            n > got || done
+                            let (n, end) = sent.get();
+                            n > got || end != Writing::Open
                         })
                         .await;
-                        let (n, done) = sent.get();
+                        let (n, end) = sent.get();
                         if n <= got {
-                            if done {
-                                *slot = Some(rd.0);
-                            }
-                            return None;
+                            return match end {
+                                Writing::Broken => Some((
+                                    Err(RPCError::Unreachable(unreachable(
+                                        target,
+                                        "sending to the peer failed",
+                                    ))),
+                                    None,
+                                )),
+                                _ => {
+                                    *slot = Some(rd.0);
+                                    None
+                                }
+                            };
                         }
                         match within(ttl, read_frame::<_, Response>(&mut rd)).await {
                             Ok(Some(Response::Streamed(w))) => {
@@ -429,5 +460,68 @@ impl Peer {
             )),
             other => Err(RPCError::Unreachable(self.unexpected(other))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::types::Vote;
+
+    /// A peer that accepts the append stream and dies before the first
+    /// request goes out (a node killed while it is being dialled): the
+    /// write fails and the stream must end with an error. It used to wait
+    /// for an answer that could never come, so replication to that
+    /// follower stopped for good, heartbeats kept it from holding an
+    /// election, and it never caught up.
+    #[test]
+    fn a_stream_whose_first_write_fails_ends_with_an_error() {
+        crate::raft::run_local(async {
+            let listener = glommio::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let addr = listener.local_addr().expect("addr").to_string();
+            glommio::spawn_local(async move {
+                // Closing with the stream's opening frame unread sends a
+                // reset, so the client's next write fails.
+                let conn = listener.accept().await.expect("accept");
+                glommio::timer::sleep(Duration::from_millis(20)).await;
+                drop(conn);
+            })
+            .detach();
+            let mut peer = Peer {
+                target: 2,
+                addr,
+                conn: None,
+                stream_conn: None,
+            };
+            let request = AppendEntriesRequest::<TypeConfig> {
+                vote: Vote::new_committed(1, 1),
+                prev_log_id: None,
+                entries: Vec::new(),
+                leader_commit: None,
+            };
+            // The first request comes once the peer has gone away.
+            let input = Box::pin(futures_lite::stream::unfold(
+                Some(request),
+                |r| async move {
+                    glommio::timer::sleep(Duration::from_millis(200)).await;
+                    r.map(|r| (r, None))
+                },
+            ));
+            let option = RPCOption::new(Duration::from_millis(50));
+            let mut responses = peer.stream_append(input, option).await.expect("stream");
+            let first = futures_lite::future::or(
+                async { Some(futures_lite::StreamExt::next(&mut responses).await) },
+                async {
+                    glommio::timer::sleep(Duration::from_secs(5)).await;
+                    None
+                },
+            )
+            .await;
+            match first {
+                Some(Some(Err(_))) => {}
+                Some(other) => panic!("expected an error, got {:?}", other.map(|r| r.is_ok())),
+                None => panic!("the stream hung after its first write failed"),
+            }
+        });
     }
 }
