@@ -391,9 +391,13 @@ pub fn txns(h: &[Op]) -> Vec<String> {
 /// and the read clock may lag by as much.
 pub const TTL_SLACK_NS: u64 = 2_500_000_000;
 
-/// Keys with TTLs: a read that began well after the deadline of the last
-/// write that could have set the key (and no write to it overlapped) sees
-/// nothing. Divergent expiry between replicas shows in the digests.
+/// Keys with TTLs, read with GET and PTTL in one transaction: a key the
+/// read clock shows has time left, no more than its write gave it (so the
+/// read clock is past the write's and short of the deadline); and a read
+/// that began well after the deadline of the last write that could have
+/// set the key (and no write to it overlapped) sees nothing, which bounds
+/// how far the read clock lags real time. Divergent expiry between
+/// replicas shows in the digests.
 pub fn ttls(h: &[Op]) -> Vec<String> {
     let mut out = Vec::new();
     for (key, ops) in by_key(h, |f| matches!(f, F::TtlSet { .. } | F::TtlGet(_))) {
@@ -411,8 +415,32 @@ pub fn ttls(h: &[Op]) -> Vec<String> {
                 _ => None,
             })
             .collect();
+        let ttl_of: HashMap<u64, Option<u64>> = ops
+            .iter()
+            .filter_map(|o| match o.f {
+                F::TtlSet { value, ttl_ms, .. } => Some((value, ttl_ms)),
+                _ => None,
+            })
+            .collect();
         for r in ops.iter().filter(|o| o.outcome == Outcome::Ok) {
-            let F::TtlGet(Some(v)) = r.f else { continue };
+            let F::TtlGet(Some((seen, pttl))) = r.f else {
+                continue;
+            };
+            let at = r.call as f64 / 1e9;
+            // GET and PTTL ran at one read clock: a visible key has time
+            // left, no more than the write that set it gave it.
+            let consistent = match (seen, ttl_of.get(&seen.unwrap_or(0))) {
+                (None, _) => pttl == -2,
+                (Some(_), Some(Some(ttl))) => pttl > 0 && pttl as u64 <= *ttl,
+                (Some(_), Some(None)) => pttl == -1,
+                (Some(_), None) => true,
+            };
+            if !consistent {
+                out.push(format!(
+                    "ttl {key}: read at {at:.3}s saw {seen:?} with PTTL {pttl}: not what the write that set it allows at the read's clock"
+                ));
+            }
+            let Some(v) = seen else { continue };
             // The latest moment any write invoked before the read returned
             // could keep the key alive.
             let alive_until = writes
@@ -422,8 +450,7 @@ pub fn ttls(h: &[Op]) -> Vec<String> {
                 .max();
             if alive_until.is_none_or(|t| r.call > t) {
                 out.push(format!(
-                    "ttl {key}: read at {:.3}s saw {v}, past the deadline of every write that could have set it",
-                    r.call as f64 / 1e9
+                    "ttl {key}: read at {at:.3}s saw {v}, past the deadline of every write that could have set it"
                 ));
             }
         }
@@ -581,18 +608,27 @@ mod tests {
             nx: false,
             set: Some(true),
         };
+        let get = |v, pttl| F::TtlGet(Some((v, pttl)));
         let s = 1_000_000_000;
         let good = vec![
             op(0, "t", set(100), Outcome::Ok, 0, s),
-            op(1, "t", F::TtlGet(Some(1)), Outcome::Ok, 2 * s, 2 * s + 1),
-            op(1, "t", F::TtlGet(None), Outcome::Ok, 9 * s, 9 * s + 1),
+            op(1, "t", get(Some(1), 50), Outcome::Ok, 2 * s, 2 * s + 1),
+            op(1, "t", get(None, -2), Outcome::Ok, 9 * s, 9 * s + 1),
         ];
         assert_eq!(ttls(&good), Vec::<String>::new());
         let late = vec![
             op(0, "t", set(100), Outcome::Ok, 0, s),
-            op(1, "t", F::TtlGet(Some(1)), Outcome::Ok, 9 * s, 9 * s + 1),
+            op(1, "t", get(Some(1), 50), Outcome::Ok, 9 * s, 9 * s + 1),
         ];
         assert_eq!(ttls(&late).len(), 1);
+        // At the read's own clock: no time left, or more than was given.
+        for pttl in [0, -1, 101] {
+            let h = vec![
+                op(0, "t", set(100), Outcome::Ok, 0, s),
+                op(1, "t", get(Some(1), pttl), Outcome::Ok, s, s + 1),
+            ];
+            assert_eq!(ttls(&h).len(), 1, "PTTL {pttl}");
+        }
     }
 
     #[test]

@@ -43,8 +43,9 @@ pub enum F {
         nx: bool,
         set: Option<bool>,
     },
-    /// GET of a key with a TTL.
-    TtlGet(Option<u64>),
+    /// MULTI GET k PTTL k EXEC on a key with a TTL: the value and the time
+    /// left (both at one read clock), when known.
+    TtlGet(Option<(Option<u64>, i64)>),
     /// MULTI ... EXEC over distinct list keys, each step an `Append` or a
     /// `ListRead` of its key: a transaction of Jepsen's list-append kind.
     ListTxn(Vec<(String, F)>),
@@ -186,7 +187,11 @@ impl Op {
                 ),
                 set.map_or("null".into(), |b| b.to_string()),
             ),
-            F::TtlGet(v) => ("null".into(), value(v)),
+            F::TtlGet(v) => (
+                "null".into(),
+                v.as_ref()
+                    .map_or("null".into(), |(x, pttl)| format!("[{},{pttl}]", value(x))),
+            ),
             F::ListTxn(steps) => {
                 let (mut args, mut saw) = (Vec::new(), Vec::new());
                 for (k, f) in steps {

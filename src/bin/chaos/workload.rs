@@ -269,9 +269,9 @@ fn ttl_plan(sh: &Shared, n: u64, r: u64, due: &mut Due) -> Plan {
         if r.is_multiple_of(2) {
             let key = format!("ttl:{k}");
             return Plan {
-                cmds: vec![args(&["GET", &key])],
+                cmds: vec![args(&["GET", &key]), args(&["PTTL", &key])],
                 key,
-                multi: false,
+                multi: true,
                 f: F::TtlGet(None),
             };
         }
@@ -338,7 +338,11 @@ fn read_reply(f: &mut F, reply: Val) -> Result<(), String> {
         F::Reg(RegOp::Read(v)) => *v = reply.as_int().map(|x| x as u64),
         F::Reg(RegOp::Write(_)) | F::SAdd(_) => {}
         F::TtlSet { set, .. } => *set = Some(matches!(reply, Val::Ok(_))),
-        F::TtlGet(v) => *v = reply.as_int().map(|x| x as u64),
+        F::TtlGet(v) => {
+            let a = exec_replies(reply, 2)?;
+            let pttl = a[1].as_int().ok_or_else(|| unexpected(&a[1]))?;
+            *v = Some((a[0].as_int().map(|x| x as u64), pttl));
+        }
         F::Reg(RegOp::SetNx(_, set)) => *set = Some(matches!(reply, Val::Ok(_))),
         F::Reg(RegOp::Swap(_, old)) => *old = Some(reply.as_int().map(|x| x as u64)),
         F::Incr(v) => *v = int_of(&reply),
