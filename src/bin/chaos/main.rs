@@ -330,6 +330,12 @@ fn run(o: &Opts) -> Result<Vec<String>> {
         ),
     ];
     report::write_all(&out, &history, &faults, &anomalies, secs, &extra)?;
+    println!(
+        "chaos: {} operations, {} faults, longest stretch without an acknowledged write {:.2} s",
+        history.len(),
+        faults.iter().filter(|f| f.phase == "start").count(),
+        report::longest_write_outage(&history) as f64 / 1e9
+    );
     cluster.stop_all();
     Ok(anomalies)
 }

@@ -54,6 +54,18 @@ pub fn write_all(
     Ok(())
 }
 
+/// The longest stretch, in nanoseconds, between acknowledged writes of
+/// the workers: how long the faults kept the cluster from taking writes.
+pub fn longest_write_outage(history: &[Op]) -> u64 {
+    let mut acks: Vec<u64> = history
+        .iter()
+        .filter(|o| o.worker != usize::MAX && o.outcome == Outcome::Ok && !o.f.is_read())
+        .filter_map(|o| o.ret)
+        .collect();
+    acks.sort_unstable();
+    acks.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
+}
+
 fn summary(history: &[Op], anomalies: &[String], secs: f64, extra: &[(String, String)]) -> String {
     let mut per_f: BTreeMap<&str, (u64, u64, u64, Histogram<u64>)> = BTreeMap::new();
     for op in history.iter().filter(|o| o.worker != usize::MAX) {
@@ -85,6 +97,11 @@ fn summary(history: &[Op], anomalies: &[String], secs: f64, extra: &[(String, St
     }
     let ok: u64 = per_f.values().map(|v| v.0).sum();
     let _ = writeln!(s, "  \"ok_ops_per_s\": {:.1},", ok as f64 / secs.max(0.001));
+    let _ = writeln!(
+        s,
+        "  \"longest_write_outage_s\": {:.3},",
+        longest_write_outage(history) as f64 / 1e9
+    );
     s.push_str("  \"ops\": {\n");
     let n = per_f.len();
     for (i, (f, (ok, fail, info, hist))) in per_f.iter().enumerate() {
