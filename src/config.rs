@@ -64,6 +64,8 @@ pub struct Config {
     pub appendfsync: crate::raft::store::Fsync,
     /// Entries applied since the last snapshot that trigger the next one.
     pub raft_snapshot_entries: u64,
+    /// The master name Sentinel clients ask for (SENTINEL commands, events).
+    pub sentinel_master_name: String,
     /// Test-only fault switch: apply multi-shard writes without the barrier.
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
@@ -120,6 +122,7 @@ impl Default for Config {
             peers: Vec::new(),
             appendfsync: crate::raft::store::Fsync::Always,
             raft_snapshot_entries: 20_000,
+            sentinel_master_name: "mymaster".into(),
             #[cfg(feature = "faults")]
             faults_no_barrier: false,
             #[cfg(feature = "faults")]
@@ -313,6 +316,11 @@ const PARAMS: &[Param] = &[
         "log entries between snapshots; older entries are then dropped (default 20000)",
     ),
     p(
+        "sentinel-master-name",
+        Startup,
+        "the master name Sentinel clients ask for (default mymaster)",
+    ),
+    p(
         "save",
         Fixed(""),
         "accepted; snapshots follow raft-snapshot-entries (and RAFT SNAPSHOT)",
@@ -473,6 +481,14 @@ impl Config {
             "raft-snapshot-entries" => {
                 self.raft_snapshot_entries = parse_u64(value)?.max(10);
             }
+            "sentinel-master-name" => {
+                if value.is_empty() || value.contains(char::is_whitespace) {
+                    return Err(ConfigError::Invalid(
+                        "the master name must be one word".into(),
+                    ));
+                }
+                self.sentinel_master_name = value.to_string();
+            }
             "appendfsync" => {
                 self.appendfsync = crate::raft::store::Fsync::parse(value).ok_or_else(|| {
                     ConfigError::Invalid(
@@ -587,6 +603,7 @@ impl Config {
                 .join(" "),
             "appendfsync" => self.appendfsync.name().to_string(),
             "raft-snapshot-entries" => self.raft_snapshot_entries.to_string(),
+            "sentinel-master-name" => self.sentinel_master_name.clone(),
             other => match PARAMS.iter().find(|p| p.name == other)?.mutability {
                 Fixed(v) => v.to_string(),
                 _ => return None,

@@ -274,6 +274,7 @@ pub static COMMANDS: &[Spec] = &[
     spec!("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@admin @slow @dangerous", "server", "2.0.0", "A container for server configuration commands.", ["get", "set", "resetstat", "help"]),
     spec!("time", 1, LOADING | STALE | FAST, 0, 0, 0, None, "@fast", "server", "2.6.0", "Returns the server time."),
     spec!("raft", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@admin @slow @dangerous", "server", "7.0.0", "Cluster status and membership: STATUS, ADD-LEARNER, PROMOTE, REMOVE, TRANSFER-LEADER."),
+    spec!("sentinel", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@admin @slow @dangerous", "sentinel", "2.8.4", "Sentinel discovery: MASTERS, MASTER, GET-MASTER-ADDR-BY-NAME, REPLICAS, SENTINELS, MYID, CKQUORUM, FAILOVER."),
     spec!("role", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, None, "@admin @fast @dangerous", "server", "2.8.12", "Returns the replication role."),
     spec!("lastsave", 1, LOADING | STALE | FAST, 0, 0, 0, None, "@fast @dangerous", "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk."),
     spec!("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, 0, 0, 0, None, "@admin @slow @dangerous", "server", "1.0.0", "A container for debugging commands.", ["keyshard"]),

@@ -84,7 +84,7 @@ pub fn syntax(name: &str) -> &'static str {
         "hello" => "[protover [AUTH username password] [SETNAME clientname]]",
         "auth" => "[username] password",
         "select" => "index",
-        "client" | "config" | "command" | "debug" | "raft" => "subcommand [argument ...]",
+        "client" | "config" | "command" | "debug" | "raft" | "sentinel" => "subcommand [argument ...]",
         "info" => "[section [section ...]]",
         _ => "",
     }

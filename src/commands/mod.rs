@@ -200,7 +200,7 @@ pub async fn dispatch(
         "info" => info::run(core, conn, &argv).await,
         "command" => introspect::command(conn, &argv),
         "role" => role::role(core),
-        "raft" => {
+        "raft" | "sentinel" => {
             let req = core.raft_admin(argv);
             core.pending.wait(req).await
         }

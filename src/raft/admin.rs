@@ -44,6 +44,9 @@ const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
 pub fn spawn(core: Rc<Core>, origin: Origin, argv: Vec<Vec<u8>>) {
     glommio::spawn_local(async move {
         let reply = match core.raft.get().cloned() {
+            Some(node) if argv[0].eq_ignore_ascii_case(b"sentinel") => {
+                super::sentinel::run(&core, &node, &argv).await
+            }
             Some(node) => run(&core, &node, &argv).await,
             None => Reply::err("ERR the Raft node is not running yet"),
         };
@@ -282,7 +285,7 @@ async fn remove(core: &Rc<Core>, node: &Rc<RaftNode>, id: u64) -> Reply {
     }
 }
 
-async fn transfer(core: &Rc<Core>, node: &Rc<RaftNode>, id: u64) -> Reply {
+pub(super) async fn transfer(core: &Rc<Core>, node: &Rc<RaftNode>, id: u64) -> Reply {
     if id == node.id {
         return Reply::Ok;
     }

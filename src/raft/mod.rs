@@ -21,6 +21,7 @@ pub mod record;
 pub mod runtime;
 #[allow(dead_code)]
 pub mod segment;
+pub mod sentinel;
 pub mod sm;
 pub mod status;
 pub mod store;

@@ -98,6 +98,13 @@ pub(super) struct NodeState {
     /// The lease is revoked and must not be renewed (a leadership transfer
     /// or the leader's removal is under way).
     pub(super) lease_on_hold: bool,
+    /// `mono_ns` of the last append accepted from a leader (Sentinel's view
+    /// of whether the master is up).
+    pub(super) leader_contact: u64,
+    /// The term of the last Tick applied here.
+    pub(super) tick_term: u64,
+    /// What the Sentinel events last announced.
+    pub(super) sentinel: super::sentinel::Seen,
 }
 
 /// Where a digest taken at an exact index goes: (index, digest).
@@ -229,6 +236,7 @@ impl RaftNode {
             Rc::downgrade(&node),
         ))
         .detach();
+        glommio::spawn_local(super::sentinel::watch(Rc::downgrade(core), node.clone())).detach();
         Ok(node)
     }
 
@@ -435,6 +443,11 @@ impl RaftNode {
         .await
     }
 
+    /// An append from the leader was accepted: it is alive.
+    pub fn note_leader_contact(&self) {
+        self.st.borrow_mut().leader_contact = crate::clock::mono_ns();
+    }
+
     pub fn is_leading(&self) -> bool {
         self.st.borrow().leading_term != 0
     }
@@ -452,6 +465,7 @@ impl RaftNode {
                 core.shared.raft.role.store(status::LEADER, Release);
                 core.shared.raft.last_tick_ts.store(ts, Release);
                 tracing::info!(term, "serving as leader");
+                super::sentinel::check(&core, &node);
             }
         })
         .detach();
@@ -477,7 +491,7 @@ pub struct CoreApplier {
 }
 
 impl Applier for CoreApplier {
-    fn apply(&self, index: u64, p: Proposal) {
+    fn apply(&self, index: u64, term: u64, p: Proposal) {
         let Some(core) = self.core.upgrade() else {
             return;
         };
@@ -500,6 +514,15 @@ impl Applier for CoreApplier {
                 node.settle(&core, p.seq);
             }
             node.answer_digests(&core, index);
+            let fresh = {
+                let mut st = node.st.borrow_mut();
+                let fresh = term > st.tick_term;
+                st.tick_term = st.tick_term.max(term);
+                fresh
+            };
+            if fresh {
+                super::sentinel::check(&core, &node);
+            }
             return;
         }
         let (ops, origins) = match waiting {

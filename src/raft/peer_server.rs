@@ -113,7 +113,12 @@ async fn serve_stream(node: Rc<RaftNode>, s: TcpStream, peer: String) {
     futures_lite::pin!(results);
     while let Some(r) = futures_lite::StreamExt::next(&mut results).await {
         let resp = match r {
-            Ok(r) => Response::Streamed(wire::w_streamed(&r)),
+            Ok(r) => {
+                if r.is_ok() {
+                    node.note_leader_contact();
+                }
+                Response::Streamed(wire::w_streamed(&r))
+            }
             Err(fatal) => Response::Failed(fatal.to_string()),
         };
         if write_frame(&mut wr, &resp).await.is_err() {
@@ -148,7 +153,11 @@ async fn answer(
             commit,
         } => {
             let rpc = wire::append_rpc(&vote, &prev, entries, &commit)?;
-            wire::append_response(raft.append_entries(rpc).await.map_err(io::Error::other)?)
+            let r = raft.append_entries(rpc).await.map_err(io::Error::other)?;
+            if !matches!(r, openraft::raft::AppendEntriesResponse::HigherVote(_)) {
+                node.note_leader_contact();
+            }
+            wire::append_response(r)
         }
         Request::Vote {
             vote,

@@ -34,7 +34,7 @@ pub type LocalFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output =
 /// Where committed proposals go, and where snapshot contents come from.
 pub trait Applier {
     /// A committed proposal at log `index`, in log order.
-    fn apply(&self, index: u64, proposal: Proposal);
+    fn apply(&self, index: u64, term: u64, proposal: Proposal);
     /// Append the state as of everything applied so far to `out` (after
     /// the header); `dir` may hold temporary files.
     fn dump<'a>(&'a self, out: File, dir: &'a Path) -> LocalFuture<'a, io::Result<File>>;
@@ -49,7 +49,7 @@ pub struct NoState;
 
 #[cfg(test)]
 impl Applier for NoState {
-    fn apply(&self, _: u64, _: Proposal) {}
+    fn apply(&self, _: u64, _: u64, _: Proposal) {}
     fn dump<'a>(&'a self, out: File, _: &'a Path) -> LocalFuture<'a, io::Result<File>> {
         Box::pin(async move { Ok(out) })
     }
@@ -252,7 +252,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 s.applier.clone()
             };
             if let EntryPayload::Normal(p) = entry.payload {
-                applier.apply(index, p);
+                applier.apply(index, super::types::term_of(&entry.log_id), p);
             }
             if let Some(r) = responder {
                 r.send(());
