@@ -66,6 +66,10 @@ pub struct Config {
     pub raft_snapshot_entries: u64,
     /// The master name Sentinel clients ask for (SENTINEL commands, events).
     pub sentinel_master_name: String,
+    /// Raft heartbeat interval (ms).
+    pub raft_heartbeat_ms: u64,
+    /// Minimum Raft election timeout (ms); the maximum is twice this.
+    pub raft_election_timeout_ms: u64,
     /// Test-only fault switch: apply multi-shard writes without the barrier.
     #[cfg(feature = "faults")]
     pub faults_no_barrier: bool,
@@ -123,6 +127,8 @@ impl Default for Config {
             appendfsync: crate::raft::store::Fsync::Always,
             raft_snapshot_entries: 20_000,
             sentinel_master_name: "mymaster".into(),
+            raft_heartbeat_ms: 100,
+            raft_election_timeout_ms: 500,
             #[cfg(feature = "faults")]
             faults_no_barrier: false,
             #[cfg(feature = "faults")]
@@ -316,6 +322,16 @@ const PARAMS: &[Param] = &[
         "log entries between snapshots; older entries are then dropped (default 20000)",
     ),
     p(
+        "raft-heartbeat-ms",
+        Startup,
+        "interval between the leader's heartbeats, ms (default 100)",
+    ),
+    p(
+        "raft-election-timeout-ms",
+        Startup,
+        "a follower that hears no leader for a time drawn between this and twice this starts an election, ms; at least 3 heartbeats (default 500)",
+    ),
+    p(
         "sentinel-master-name",
         Startup,
         "the master name Sentinel clients ask for (default mymaster)",
@@ -481,6 +497,13 @@ impl Config {
             "raft-snapshot-entries" => {
                 self.raft_snapshot_entries = parse_u64(value)?.max(10);
             }
+            "raft-heartbeat-ms" => {
+                self.raft_heartbeat_ms = parse_u64(value)?;
+                if self.raft_heartbeat_ms < 10 {
+                    return Err(ConfigError::Invalid("the heartbeat is at least 10 ms".into()));
+                }
+            }
+            "raft-election-timeout-ms" => self.raft_election_timeout_ms = parse_u64(value)?,
             "sentinel-master-name" => {
                 if value.is_empty() || value.contains(char::is_whitespace) {
                     return Err(ConfigError::Invalid(
@@ -604,6 +627,8 @@ impl Config {
             "appendfsync" => self.appendfsync.name().to_string(),
             "raft-snapshot-entries" => self.raft_snapshot_entries.to_string(),
             "sentinel-master-name" => self.sentinel_master_name.clone(),
+            "raft-heartbeat-ms" => self.raft_heartbeat_ms.to_string(),
+            "raft-election-timeout-ms" => self.raft_election_timeout_ms.to_string(),
             other => match PARAMS.iter().find(|p| p.name == other)?.mutability {
                 Fixed(v) => v.to_string(),
                 _ => return None,
@@ -695,6 +720,13 @@ impl Config {
             }
             cfg.set(name, &vals.join(" "))?;
             i += 1;
+        }
+        if cfg.raft_election_timeout_ms < 3 * cfg.raft_heartbeat_ms {
+            return Err(ConfigError::Invalid(format!(
+                "raft-election-timeout-ms ({}) must be at least 3 heartbeats ({} ms)",
+                cfg.raft_election_timeout_ms,
+                3 * cfg.raft_heartbeat_ms
+            )));
         }
         Ok(Some(cfg))
     }

@@ -99,3 +99,25 @@ fn config_file() {
     assert_eq!(c.requirepass, "a b");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn raft_timing_and_sentinel_name() {
+    let c = Config::from_args(&args(
+        "--raft-heartbeat-ms 50 --raft-election-timeout-ms 200 --sentinel-master-name cache",
+    ))
+    .unwrap()
+    .unwrap();
+    assert_eq!(c.raft_heartbeat_ms, 50);
+    assert_eq!(c.get("raft-election-timeout-ms").unwrap(), "200");
+    assert_eq!(c.get("sentinel-master-name").unwrap(), "cache");
+    let d = Config::from_args(&[]).unwrap().unwrap();
+    assert_eq!(
+        (d.raft_heartbeat_ms, d.raft_election_timeout_ms),
+        (100, 500)
+    );
+    assert_eq!(d.sentinel_master_name, "mymaster");
+    // An election timeout must leave room for a few heartbeats.
+    assert!(Config::from_args(&args("--raft-election-timeout-ms 200")).is_err());
+    assert!(Config::from_args(&args("--raft-heartbeat-ms 5")).is_err());
+    assert!(Config::from_args(&args("--sentinel-master-name")).is_err());
+}

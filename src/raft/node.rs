@@ -43,13 +43,41 @@ use crate::core::Core;
 /// ahead of the last applied entry's time, and a new leader's first Tick is
 /// this far past every time in its log. An idle leader ticks every C/2.
 pub const CLOCK_LEAD_MS: u64 = 500;
-pub const HEARTBEAT_MS: u64 = 100;
-pub const ELECTION_MIN_MS: u64 = 500;
-pub const ELECTION_MAX_MS: u64 = 1000;
-/// How long a quorum's acknowledgement keeps the leader's read lease: less
-/// than the minimum election timeout (no other leader can be elected
-/// sooner) by a margin for clock-rate drift and scheduling.
-pub const LEASE_MS: u64 = 400;
+
+/// Raft's timing, set once from the configuration when the node starts
+/// (`--raft-heartbeat-ms`, `--raft-election-timeout-ms`).
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub heartbeat_ms: u64,
+    /// An election timeout is drawn between `election_min_ms` and twice
+    /// that. A follower also refuses votes for `election_max_ms` after it
+    /// last heard from its leader (openraft's leader lease).
+    pub election_min_ms: u64,
+    pub election_max_ms: u64,
+    /// How long a quorum's acknowledgement keeps the leader's read lease:
+    /// less than the minimum election timeout (no other leader can be
+    /// elected sooner) by a fifth of it, a margin for clock-rate drift and
+    /// scheduling.
+    pub lease_ms: u64,
+}
+
+impl Timing {
+    pub fn new(heartbeat_ms: u64, election_min_ms: u64) -> Timing {
+        Timing {
+            heartbeat_ms,
+            election_min_ms,
+            election_max_ms: 2 * election_min_ms,
+            lease_ms: election_min_ms - election_min_ms / 5,
+        }
+    }
+}
+
+static TIMING: std::sync::OnceLock<Timing> = std::sync::OnceLock::new();
+
+/// The node's Raft timing (the defaults until the node starts).
+pub fn timing() -> Timing {
+    *TIMING.get_or_init(|| Timing::new(100, 500))
+}
 /// A write not applied within this (a leader cut off from its quorum, a
 /// stalled disk) is answered "outcome unknown": it may still commit.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -140,11 +168,16 @@ fn peer_addr(p: &crate::config::Peer) -> PeerAddr {
 }
 
 fn raft_config(cfg: &Config) -> io::Result<openraft::Config> {
+    let t = Timing::new(cfg.raft_heartbeat_ms, cfg.raft_election_timeout_ms);
+    // The first node of the process sets it; tests that start several in
+    // one process use the defaults.
+    let _ = TIMING.set(t);
+    let t = timing();
     openraft::Config {
         cluster_name: "cachecat".into(),
-        heartbeat_interval: HEARTBEAT_MS,
-        election_timeout_min: ELECTION_MIN_MS,
-        election_timeout_max: ELECTION_MAX_MS,
+        heartbeat_interval: t.heartbeat_ms,
+        election_timeout_min: t.election_min_ms,
+        election_timeout_max: t.election_max_ms,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.raft_snapshot_entries),
         // Entries a lagging follower may still fetch from the log after a
         // snapshot; further behind, it gets the snapshot.
@@ -277,7 +310,7 @@ impl RaftNode {
                 // The planted bug: serve at once, before the first Tick
                 // (and so perhaps before the last term's commits) is applied.
                 status.role.store(status::LEADER, Release);
-                let until = crate::clock::mono_ns() + LEASE_MS * 1_000_000;
+                let until = crate::clock::mono_ns() + timing().lease_ms * 1_000_000;
                 status.lease_until.fetch_max(until, AcqRel);
             }
             let ts = crate::clock::physical_ms().max(self.store.max_ts() + CLOCK_LEAD_MS);
@@ -295,7 +328,7 @@ impl RaftNode {
                 u64::MAX
             } else {
                 match &m.last_quorum_acked {
-                    Some(t) => crate::clock::mono_ns_of(**t) + LEASE_MS * 1_000_000,
+                    Some(t) => crate::clock::mono_ns_of(**t) + timing().lease_ms * 1_000_000,
                     None => 0,
                 }
             };

@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering::Acquire;
 use cachecat_io::Reply;
 use openraft::async_runtime::watch::WatchReceiver;
 
-use super::node::{RaftNode, ELECTION_MAX_MS, LEASE_MS};
+use super::node::{timing, RaftNode};
 use super::status;
 use crate::core::Core;
 
@@ -94,16 +94,16 @@ fn quorum(voters: usize) -> usize {
 fn heard(core: &Core, node: &RaftNode, now: u64) -> (bool, u64) {
     let st = &core.shared.raft;
     let leader = st.leader.load(Acquire);
-    let window = ELECTION_MAX_MS * 1_000_000;
+    let window = timing().election_max_ms * 1_000_000;
     if leader == 0 {
         return (false, u64::MAX);
     }
     let at = if leader == node.id {
-        // The lease runs LEASE_MS from the last quorum acknowledgement.
+        // The lease runs lease_ms from the last quorum acknowledgement.
         match st.lease_until.load(Acquire) {
             u64::MAX => now,
             0 if st.role() != status::FOLLOWER => node.st.borrow().leader_contact,
-            until => until.saturating_sub(LEASE_MS * 1_000_000),
+            until => until.saturating_sub(timing().lease_ms * 1_000_000),
         }
     } else {
         node.st.borrow().leader_contact
@@ -171,10 +171,16 @@ fn master_entry(v: &View) -> Reply {
     put("last-ok-ping-reply", bulk(ping_ms));
     put("last-ping-reply", bulk(ping_ms));
     if v.down {
-        put("s-down-time", bulk(ping_ms.saturating_sub(ELECTION_MAX_MS)));
-        put("o-down-time", bulk(ping_ms.saturating_sub(ELECTION_MAX_MS)));
+        put(
+            "s-down-time",
+            bulk(ping_ms.saturating_sub(timing().election_max_ms)),
+        );
+        put(
+            "o-down-time",
+            bulk(ping_ms.saturating_sub(timing().election_max_ms)),
+        );
     }
-    put("down-after-milliseconds", bulk(ELECTION_MAX_MS));
+    put("down-after-milliseconds", bulk(timing().election_max_ms));
     put("info-refresh", bulk(ping_ms));
     put("role-reported", bulk("master"));
     put("role-reported-time", bulk(v.known_ms));
@@ -185,7 +191,7 @@ fn master_entry(v: &View) -> Reply {
         bulk(v.voters.len().saturating_sub(1)),
     );
     put("quorum", bulk(quorum(v.voters.len())));
-    put("failover-timeout", bulk(2 * ELECTION_MAX_MS));
+    put("failover-timeout", bulk(2 * timing().election_max_ms));
     put("parallel-syncs", bulk(1));
     Reply::Map(kv)
 }
@@ -211,7 +217,7 @@ fn sentinels(v: &View, me: u64) -> Reply {
             put("last-ping-sent", bulk(0));
             put("last-ok-ping-reply", bulk(0));
             put("last-ping-reply", bulk(0));
-            put("down-after-milliseconds", bulk(ELECTION_MAX_MS));
+            put("down-after-milliseconds", bulk(timing().election_max_ms));
             put("last-hello-message", bulk(0));
             put("voted-leader", bulk("?"));
             put("voted-leader-epoch", bulk(0));
@@ -364,7 +370,7 @@ const HELP: [&str; 21] = [
 fn ckquorum(core: &Core, node: &RaftNode, v: &View) -> Reply {
     let m = node.raft.metrics().borrow_watched().clone();
     let now = crate::clock::mono_ns();
-    let window = ELECTION_MAX_MS * 1_000_000;
+    let window = timing().election_max_ms * 1_000_000;
     let usable = if v.leader == node.id {
         let acked = m.heartbeat.as_ref().map_or(0, |h| {
             h.iter()

@@ -30,9 +30,9 @@ TIMEOUT = 0.5
 
 
 def client(cl, proto):
-    s = Sentinel(cl.sentinels(), socket_timeout=TIMEOUT, protocol=proto)
-    return s, s.master_for("mymaster", socket_timeout=TIMEOUT, protocol=proto,
-                           retry=Retry(NoBackoff(), 0))
+    quick = dict(socket_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0), protocol=proto)
+    s = Sentinel(cl.sentinels(), sentinel_kwargs=quick, **quick)
+    return s, s.master_for("mymaster", **quick)
 
 
 def write_through(master, disrupt, tag, before=100, after=100, limit=30):
