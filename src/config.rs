@@ -66,6 +66,9 @@ pub struct Config {
     pub raft_snapshot_entries: u64,
     /// The master name Sentinel clients ask for (SENTINEL commands, events).
     pub sentinel_master_name: String,
+    /// A second client port where ROLE answers `sentinel` (0: none), for
+    /// clients that check that their sentinels are sentinels.
+    pub sentinel_port: u16,
     /// Raft heartbeat interval (ms).
     pub raft_heartbeat_ms: u64,
     /// Minimum Raft election timeout (ms); the maximum is twice this.
@@ -127,6 +130,7 @@ impl Default for Config {
             appendfsync: crate::raft::store::Fsync::Always,
             raft_snapshot_entries: 20_000,
             sentinel_master_name: "mymaster".into(),
+            sentinel_port: 0,
             raft_heartbeat_ms: 100,
             raft_election_timeout_ms: 500,
             #[cfg(feature = "faults")]
@@ -332,6 +336,11 @@ const PARAMS: &[Param] = &[
         "a follower that hears no leader for a time drawn between this and twice this starts an election, ms; at least 3 heartbeats (default 500)",
     ),
     p(
+        "sentinel-port",
+        Startup,
+        "a second client port whose ROLE says sentinel, for clients that check it (redis-rs); 0: none (default 0)",
+    ),
+    p(
         "sentinel-master-name",
         Startup,
         "the master name Sentinel clients ask for (default mymaster)",
@@ -504,6 +513,9 @@ impl Config {
                 }
             }
             "raft-election-timeout-ms" => self.raft_election_timeout_ms = parse_u64(value)?,
+            "sentinel-port" => {
+                self.sentinel_port = value.parse().map_err(|_| ConfigError::NotInteger)?;
+            }
             "sentinel-master-name" => {
                 if value.is_empty() || value.contains(char::is_whitespace) {
                     return Err(ConfigError::Invalid(
@@ -627,6 +639,7 @@ impl Config {
             "appendfsync" => self.appendfsync.name().to_string(),
             "raft-snapshot-entries" => self.raft_snapshot_entries.to_string(),
             "sentinel-master-name" => self.sentinel_master_name.clone(),
+            "sentinel-port" => self.sentinel_port.to_string(),
             "raft-heartbeat-ms" => self.raft_heartbeat_ms.to_string(),
             "raft-election-timeout-ms" => self.raft_election_timeout_ms.to_string(),
             other => match PARAMS.iter().find(|p| p.name == other)?.mutability {

@@ -81,8 +81,8 @@ fn listening_on(port: u16) -> bool {
 /// SO_REUSEPORT and would otherwise silently share it. Connections of a
 /// killed predecessor that linger do not count, only a listener does.
 fn check_port_free(cfg: &Config) -> Result<()> {
-    for port in [cfg.port, cfg.raft_port()] {
-        if listening_on(port) {
+    for port in [cfg.port, cfg.raft_port(), cfg.sentinel_port] {
+        if port != 0 && listening_on(port) {
             bail!("cannot listen on port {port}: Address already in use");
         }
     }
@@ -185,14 +185,21 @@ async fn core_main(
     if core.id == 0 {
         glommio::spawn_local(crate::conn::close_idle_clients(core.clone())).detach();
     }
-    let (bind, port) = {
+    let (bind, ports) = {
         let c = shared.config.lock().expect("config");
-        (c.bind.clone(), c.port)
+        let mut ports = vec![c.port];
+        if c.sentinel_port != 0 {
+            ports.push(c.sentinel_port);
+        }
+        (c.bind.clone(), ports)
     };
     let reactor = crate::net::Reactor::new().context("creating the epoll reactor")?;
     glommio::spawn_local(reactor.clone().run()).detach();
     let mut accepts = Vec::new();
-    for addr in bind {
+    for (addr, port) in bind
+        .iter()
+        .flat_map(|a| ports.iter().map(move |p| (a.clone(), *p)))
+    {
         let sockaddr = std::net::ToSocketAddrs::to_socket_addrs(&(addr.as_str(), port))
             .ok()
             .and_then(|mut a| a.next())

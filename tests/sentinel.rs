@@ -285,3 +285,66 @@ fn a_node_that_hears_from_no_leader_reports_the_master_down() {
         field(&c.cmd("SENTINEL MASTER mymaster"), "flags") == "master"
     });
 }
+
+/// The Rust `redis` crate's Sentinel client, given every node's sentinel
+/// port: it finds the leader (checking ROLE, as the crate does), keeps
+/// writing across a kill -9 of it by asking again, and every acknowledged
+/// write is there afterwards.
+#[test]
+fn the_redis_crate_sentinel_client_follows_the_leader() {
+    use redis::sentinel::{SentinelClient, SentinelServerType};
+    let _serial = serial();
+    // The crate checks that its sentinels answer ROLE with "sentinel", so
+    // each node also listens on a sentinel port.
+    let sentinel_ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let mut cl = Cluster::start_with(3, |i| {
+        vec!["--sentinel-port".to_string(), sentinel_ports[i].to_string()]
+    });
+    let l = cl.leader(15);
+    let urls: Vec<String> = sentinel_ports
+        .iter()
+        .map(|p| format!("redis://127.0.0.1:{p}"))
+        .collect();
+    let mut client =
+        SentinelClient::build(urls, "mymaster".into(), None, SentinelServerType::Master).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut acked = Vec::new();
+    let (mut after_kill, mut killed) = (0, false);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 0u64;
+    while after_kill < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "no writes got through after the kill"
+        );
+        if !killed && acked.len() >= 100 {
+            cl.nodes[l].kill9();
+            killed = true;
+        }
+        i += 1;
+        let key = format!("rs:{i}");
+        match redis::cmd("SET").arg(&key).arg(i).query::<()>(&mut con) {
+            Ok(()) => {
+                acked.push((key, i));
+                if killed {
+                    after_kill += 1;
+                }
+            }
+            Err(_) => {
+                // Ask the sentinels again, as the crate's docs say.
+                std::thread::sleep(Duration::from_millis(20));
+                if let Ok(c) = client.get_connection() {
+                    con = c;
+                }
+            }
+        }
+    }
+    let l2 = cl.leader(15);
+    assert_ne!(l2, l);
+    let mut c = cl.nodes[l2].client();
+    for (key, v) in &acked {
+        let got = c.cmd(&format!("GET {key}"));
+        let v = v.to_string();
+        assert_eq!(got, format!("${}\r\n{v}\r\n", v.len()), "{key}");
+    }
+}

@@ -199,7 +199,7 @@ pub async fn dispatch(
         }
         "info" => info::run(core, conn, &argv).await,
         "command" => introspect::command(conn, &argv),
-        "role" => role::role(core),
+        "role" => role::role(core, conn),
         "raft" | "sentinel" => {
             let req = core.raft_admin(argv);
             core.pending.wait(req).await

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering::Acquire;
 
 use cachecat_io::Reply;
 
+use crate::conn::Conn;
 use crate::core::Core;
 use crate::raft::status::{self, RaftStatus};
 
@@ -25,8 +26,17 @@ fn is_master(st: &RaftStatus) -> bool {
     st.role() == status::LEADER
 }
 
-pub fn role(core: &Core) -> Reply {
+pub fn role(core: &Core, conn: &Conn) -> Reply {
     let st = &core.shared.raft;
+    let sentinel_port = core.shared.config.lock().expect("config").sentinel_port;
+    if sentinel_port != 0 && conn.meta.laddr.ends_with(&format!(":{sentinel_port}")) {
+        // On the sentinel port this node is a Sentinel of one master.
+        let name = crate::raft::sentinel::master_name(core);
+        return Reply::Array(vec![
+            Reply::bulk(b"sentinel".to_vec()),
+            Reply::Array(vec![Reply::bulk(name.into_bytes())]),
+        ]);
+    }
     let offset = st.applied_index.load(Acquire) as i64;
     if is_master(st) {
         return Reply::Array(vec![

@@ -36,6 +36,16 @@ pub struct Seen {
     down: bool,
 }
 
+/// The master name clients ask for (`--sentinel-master-name`).
+pub fn master_name(core: &Core) -> String {
+    core.shared
+        .config
+        .lock()
+        .expect("config")
+        .sentinel_master_name
+        .clone()
+}
+
 fn err(text: impl Into<String>) -> Reply {
     Reply::Error(text.into().into())
 }
@@ -99,10 +109,11 @@ fn heard(core: &Core, node: &RaftNode, now: u64) -> (bool, u64) {
         return (false, u64::MAX);
     }
     let at = if leader == node.id {
-        // The lease runs lease_ms from the last quorum acknowledgement.
+        // The lease runs lease_ms from the last quorum acknowledgement; 0
+        // while a new leader awaits its first one, or while it hands
+        // leadership away: it is up either way.
         match st.lease_until.load(Acquire) {
-            u64::MAX => now,
-            0 if st.role() != status::FOLLOWER => node.st.borrow().leader_contact,
+            u64::MAX | 0 => now,
             until => until.saturating_sub(timing().lease_ms * 1_000_000),
         }
     } else {
@@ -132,13 +143,7 @@ fn view(core: &Core, node: &RaftNode) -> View {
     let seen = &node.st.borrow().sentinel;
     let current = Some(st.leader_addr()).filter(|a| !a.is_empty());
     View {
-        name: core
-            .shared
-            .config
-            .lock()
-            .expect("config")
-            .sentinel_master_name
-            .clone(),
+        name: master_name(core),
         leader,
         addr: current.or_else(|| seen.master.clone()),
         down: !ok,
@@ -508,8 +513,9 @@ fn slave_tag(addr: &str, name: &str, master: &str) -> String {
 /// Publish what changed since the last call, as a Sentinel would: the
 /// master going down or coming back (`+sdown`/`+odown`, `-sdown`/`-odown`),
 /// and a new leader once its term's first Tick is applied here
-/// (`+failover-end`, `+switch-master`, `+slave` for each other voter and
-/// `+convert-to-slave` for the old master). Called after each applied
+/// (`-role-change` for the promoted node, `+failover-end`, `+switch-master`,
+/// `+slave` for each other voter and `+convert-to-slave` for the old
+/// master). Called after each applied
 /// Tick and every few dozen milliseconds.
 pub fn check(core: &Rc<Core>, node: &Rc<RaftNode>) {
     let st = &core.shared.raft;
@@ -518,13 +524,7 @@ pub fn check(core: &Rc<Core>, node: &Rc<RaftNode>) {
     let term = st.term.load(Acquire);
     let leader = st.leader.load(Acquire);
     let mut events: Vec<(&'static str, String)> = Vec::new();
-    let name = core
-        .shared
-        .config
-        .lock()
-        .expect("config")
-        .sentinel_master_name
-        .clone();
+    let name = master_name(core);
     let q = quorum(node.voters().len());
     {
         let mut ns = node.st.borrow_mut();
@@ -532,7 +532,9 @@ pub fn check(core: &Rc<Core>, node: &Rc<RaftNode>) {
         let tick_term = ns.tick_term;
         let seen = &mut ns.sentinel;
         if let Some(master) = seen.master.clone() {
-            if seen.down == ok {
+            // Back up only if the same master is heard again; a new one is
+            // announced by the switch below, which clears the down state.
+            if seen.down == ok && (!ok || st.leader_addr() == master) {
                 let tag = master_tag(&name, &master);
                 events.push((if ok { "-sdown" } else { "+sdown" }, tag.clone()));
                 events.push((
@@ -549,6 +551,13 @@ pub fn check(core: &Rc<Core>, node: &Rc<RaftNode>) {
         if leader != 0 && tick_term == term && term > seen.term && serving {
             let new = st.leader_addr();
             if let Some(old) = seen.master.clone().filter(|o| *o != new && !new.is_empty()) {
+                events.push((
+                    "-role-change",
+                    format!(
+                        "{} new reported role is master",
+                        slave_tag(&new, &name, &old)
+                    ),
+                ));
                 events.push(("+failover-end", master_tag(&name, &old)));
                 let (oip, oport) = host_port(&old).unwrap_or(("?", "0"));
                 let (nip, nport) = host_port(&new).unwrap_or(("?", "0"));

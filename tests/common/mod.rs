@@ -206,10 +206,21 @@ pub struct Cluster {
     /// The --peer flags every initial member got.
     peers: Vec<String>,
     extra: Vec<String>,
+    /// Flags for one node only, by index.
+    per_node: Vec<Vec<String>>,
 }
 
 impl Cluster {
+    /// `start` with flags of its own for each node.
+    pub fn start_with(n: usize, per_node: impl Fn(usize) -> Vec<String>) -> Cluster {
+        Cluster::start_inner(n, &[], (0..n).map(per_node).collect())
+    }
+
     pub fn start(n: usize, extra: &[&str]) -> Cluster {
+        Cluster::start_inner(n, extra, Vec::new())
+    }
+
+    fn start_inner(n: usize, extra: &[&str], per_node: Vec<Vec<String>>) -> Cluster {
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let mut peers = Vec::new();
         for (i, (cp, rp)) in ports.iter().enumerate() {
@@ -220,6 +231,7 @@ impl Cluster {
             nodes: Vec::new(),
             peers,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            per_node,
         };
         for (i, (cp, rp)) in ports.iter().enumerate() {
             let s = cl.node(i as u64 + 1, *cp, *rp);
@@ -255,6 +267,9 @@ impl Cluster {
         }
         args.extend(self.peers.iter().cloned());
         args.extend(self.extra.iter().cloned());
+        if let Some(own) = self.per_node.get(id as usize - 1) {
+            args.extend(own.iter().cloned());
+        }
         Server::start_at(cp, dir, args)
     }
 
