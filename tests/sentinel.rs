@@ -197,6 +197,8 @@ fn failovers_are_announced_on_every_node() {
         .iter()
         .map(|&f| subscribe(cl.nodes[f].port, "+failover-end +switch-master +slave"))
         .collect();
+    // The old master keeps its subscribers when it steps down.
+    let mut on_old = subscribe(old_port, "+role-change");
 
     // SENTINEL FAILOVER sent to a follower: passed to the leader, which
     // hands leadership to the most up-to-date other node.
@@ -222,6 +224,12 @@ fn failovers_are_announced_on_every_node() {
             "{slaves:?}"
         );
     }
+    assert_eq!(
+        next_message(&mut on_old, "+role-change", 10),
+        format!(
+            "slave 127.0.0.1:{old_port} 127.0.0.1 {old_port} @ mymaster 127.0.0.1 {new_port} new reported role is slave"
+        )
+    );
     for node in &cl.nodes {
         let mut c = node.client();
         eventually(5, "every node to name the new leader", || {
@@ -288,8 +296,9 @@ fn a_node_that_hears_from_no_leader_reports_the_master_down() {
 
 /// The Rust `redis` crate's Sentinel client, given every node's sentinel
 /// port: it finds the leader (checking ROLE, as the crate does), keeps
-/// writing across a kill -9 of it by asking again, and every acknowledged
-/// write is there afterwards.
+/// writing across a kill -9 of it and then across SENTINEL FAILOVER (the
+/// leader steps down and closes its clients) by asking again, and every
+/// acknowledged write is there afterwards.
 #[test]
 fn the_redis_crate_sentinel_client_follows_the_leader() {
     use redis::sentinel::{SentinelClient, SentinelServerType};
@@ -309,38 +318,43 @@ fn the_redis_crate_sentinel_client_follows_the_leader() {
         SentinelClient::build(urls, "mymaster".into(), None, SentinelServerType::Master).unwrap();
     let mut con = client.get_connection().unwrap();
     let mut acked = Vec::new();
-    let (mut after_kill, mut killed) = (0, false);
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut i = 0u64;
-    while after_kill < 100 {
-        assert!(
-            Instant::now() < deadline,
-            "no writes got through after the kill"
-        );
-        if !killed && acked.len() >= 100 {
-            cl.nodes[l].kill9();
-            killed = true;
-        }
-        i += 1;
-        let key = format!("rs:{i}");
-        match redis::cmd("SET").arg(&key).arg(i).query::<()>(&mut con) {
-            Ok(()) => {
-                acked.push((key, i));
-                if killed {
-                    after_kill += 1;
+    // Writes through the client until `n` more are acknowledged; on an
+    // error it asks the sentinels again, as the crate's docs say.
+    let mut write = |n: usize, con: &mut redis::Connection, acked: &mut Vec<(String, u64)>| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut done = 0;
+        while done < n {
+            assert!(Instant::now() < deadline, "writes stopped getting through");
+            i += 1;
+            let key = format!("rs:{i}");
+            match redis::cmd("SET").arg(&key).arg(i).query::<()>(con) {
+                Ok(()) => {
+                    acked.push((key, i));
+                    done += 1;
                 }
-            }
-            Err(_) => {
-                // Ask the sentinels again, as the crate's docs say.
-                std::thread::sleep(Duration::from_millis(20));
-                if let Ok(c) = client.get_connection() {
-                    con = c;
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    if let Ok(c) = client.get_connection() {
+                        *con = c;
+                    }
                 }
             }
         }
-    }
+    };
+    write(100, &mut con, &mut acked);
+    cl.nodes[l].kill9();
+    write(100, &mut con, &mut acked);
+    let l1 = cl.leader(15);
+    assert_ne!(l1, l);
+    let other = (0..3).find(|&i| i != l && i != l1).unwrap();
+    assert_eq!(
+        cl.nodes[other].client().cmd("SENTINEL FAILOVER mymaster"),
+        "+OK\r\n"
+    );
+    write(100, &mut con, &mut acked);
     let l2 = cl.leader(15);
-    assert_ne!(l2, l);
+    assert_eq!(l2, other);
     let mut c = cl.nodes[l2].client();
     for (key, v) in &acked {
         let got = c.cmd(&format!("GET {key}"));

@@ -588,7 +588,8 @@ pub fn check(core: &Rc<Core>, node: &Rc<RaftNode>) {
 }
 
 /// `+slave` for every voter but the new leader, then `+convert-to-slave`
-/// for the old master if it is still a member.
+/// for the old master if it is still a member (and, on the old master
+/// itself, `+role-change`).
 fn pending_slaves(
     node: &RaftNode,
     leader: u64,
@@ -609,6 +610,16 @@ fn pending_slaves(
     }
     if old_is_member {
         events.push(("+convert-to-slave", slave_tag(old, name, new)));
+        // The old master itself says that it follows now.
+        if membership
+            .get_node(&node.id)
+            .is_some_and(|n| n.client == old)
+        {
+            events.push((
+                "+role-change",
+                format!("{} new reported role is slave", slave_tag(old, name, new)),
+            ));
+        }
     }
 }
 
