@@ -200,6 +200,8 @@ def main():
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--pipelines", default="1,16")
     p.add_argument("--out", default="bench/RESULTS.md")
+    p.add_argument("--only", default="", help="comma-separated configurations to run (e.g. redis-always,cachecat-1); "
+                   "the default runs all of them")
     opts = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     for tool in ("redis-server", "taskset"):
@@ -214,13 +216,20 @@ def main():
     groups = []
     results = {}
     try:
-        groups.append(start_redis(workdir, "always"))
-        groups.append(start_cachecat(server, workdir, 1, "always"))
-        groups.append(start_cachecat(server, workdir, 3, "always"))
-        if shutil.which("etcd"):
-            groups.append(start_etcd(workdir))
-        groups.append(start_redis(workdir, "no"))
-        groups.append(start_cachecat(server, workdir, 1, "no"))
+        only = set(filter(None, opts.only.split(",")))
+        starts = [
+            ("redis-always", lambda: start_redis(workdir, "always")),
+            ("cachecat-1", lambda: start_cachecat(server, workdir, 1, "always")),
+            ("cachecat-3", lambda: start_cachecat(server, workdir, 3, "always")),
+            ("etcd-3", lambda: start_etcd(workdir) if shutil.which("etcd") else None),
+            ("redis-no", lambda: start_redis(workdir, "no")),
+            ("cachecat-1-no", lambda: start_cachecat(server, workdir, 1, "no")),
+        ]
+        for key, start in starts:
+            if not only or key in only:
+                g = start()
+                if g is not None:
+                    groups.append(g)
         for pipe in pipelines:
             for rep in range(opts.r):
                 for g in groups:

@@ -295,6 +295,55 @@ fn membership_changes_under_load_keep_every_acknowledged_write() {
         .starts_with("-ERR this node is not the leader: send cluster changes to 127.0.0.1:"));
 }
 
+/// What a power failure may leave of a log that was never fdatasynced: the
+/// segment cut in the middle of its records (torn there).
+fn lose_unsynced_log(dir: &std::path::Path) {
+    let seg = dir.join("raft/log/00000000000000000000.seg");
+    let bytes = std::fs::read(&seg).unwrap();
+    let used = bytes.iter().rposition(|&b| b != 0).unwrap() as u64 + 1;
+    assert!(used > 8192, "the follower had written its records: {used}");
+    let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    f.set_len(4096 + (used - 4096) / 3).unwrap();
+}
+
+/// With `appendfsync no` a follower acknowledges entries it has only
+/// written. After a power failure on both followers their logs end earlier
+/// than what they acknowledged; the leader, which kept its log, refills
+/// them instead of retrying them forever, writes go on, and every replica
+/// ends with the same data.
+#[test]
+fn followers_that_lost_unsynced_log_entries_are_refilled_by_the_leader() {
+    let _serial = serial();
+    let mut cl = Cluster::start(3, &["--appendfsync", "no"]);
+    let l = cl.leader(20);
+    let mut c = cl.nodes[l].client();
+    incr_pipeline(&mut c, "n", 400, 0);
+    for i in 0..200 {
+        assert_eq!(c.cmd(&format!("SET k{i} {i}")), "+OK\r\n");
+    }
+    cl.converge(&[0, 1, 2], 15);
+    let followers = others(3, l);
+    for &f in &followers {
+        cl.nodes[f].kill9();
+        lose_unsynced_log(&cl.nodes[f].dir);
+    }
+    for &f in &followers {
+        cl.nodes[f].restart();
+    }
+    // The leader needs a follower back for each write.
+    incr_pipeline(&mut c, "n", 100, 400);
+    assert_eq!(cl.leader(5), l, "the leader kept its place");
+    cl.converge(&[0, 1, 2], 20);
+    let d = digests_agree(&cl, &[0, 1, 2]);
+    assert!(!d.is_empty());
+    // Either follower can take over with everything.
+    cl.nodes[l].kill9();
+    let l2 = cl.leader_among(&followers, 15);
+    let mut c = cl.nodes[l2].client();
+    assert_eq!(c.cmd("GET n"), "$3\r\n500\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":201\r\n");
+}
+
 /// `RAFT DIGEST` of node `i`: (applied index, digest).
 fn digest(cl: &Cluster, i: usize) -> (i64, String) {
     let r = cl.nodes[i].client().cmd("RAFT DIGEST");

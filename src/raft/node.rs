@@ -188,6 +188,13 @@ fn raft_config(cfg: &Config) -> io::Result<openraft::Config> {
         install_snapshot_timeout: 1000,
         // A node cut off and back does not disrupt a healthy leader.
         enable_pre_vote: Some(true),
+        // With `appendfsync everysec|no` a follower that lost power comes
+        // back with less log than it acknowledged (never fdatasynced).
+        // openraft's leader takes that for a bug unless told otherwise, and
+        // then retries that follower forever: allowed, it starts the
+        // follower's replication over and refills it. With `always` a log
+        // that went back means the disk lied; the follower stays out.
+        allow_log_reversion: Some(cfg.appendfsync != super::store::Fsync::Always),
         ..Default::default()
     }
     .validate()
