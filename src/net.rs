@@ -35,6 +35,10 @@ struct Slot {
     live: bool,
     readable: bool,
     writable: bool,
+    /// The peer closed or reset: calls are always tried from now on (a
+    /// short read may leave the end of the stream behind it, and no new
+    /// edge will come to announce it).
+    hup: bool,
     reader: Option<Waker>,
     writer: Option<Waker>,
 }
@@ -139,6 +143,7 @@ impl Reactor {
                 live: true,
                 readable: true,
                 writable: true,
+                hup: false,
                 reader: None,
                 writer: None,
             };
@@ -194,6 +199,9 @@ impl Reactor {
                 continue;
             };
             let err = (libc::EPOLLHUP | libc::EPOLLERR) as u32;
+            if bits & (libc::EPOLLRDHUP as u32 | err) != 0 {
+                slot.hup = true;
+            }
             if bits & (libc::EPOLLIN as u32 | libc::EPOLLRDHUP as u32 | err) != 0 {
                 slot.readable = true;
                 if let Some(w) = slot.reader.take() {
@@ -306,6 +314,16 @@ impl Drop for Listener {
     }
 }
 
+impl Slot {
+    /// The readiness flag and the waiting task of one direction.
+    fn side(&mut self, dir: Dir) -> (&mut bool, &mut Option<Waker>) {
+        match dir {
+            Dir::Read => (&mut self.readable, &mut self.reader),
+            Dir::Write => (&mut self.writable, &mut self.writer),
+        }
+    }
+}
+
 /// A connected client socket.
 pub struct Stream {
     fd: OwnedFd,
@@ -369,7 +387,9 @@ impl Stream {
     /// Run a non-blocking socket call until it completes or fails; when it
     /// would block, wait for the next readiness edge in that direction. A
     /// short transfer means the socket is drained (or full): with
-    /// edge-triggered epoll the next change raises a new event.
+    /// edge-triggered epoll the next change raises a new event, so until
+    /// that event the call is not even tried (a client waiting for its
+    /// reply costs one `recv` per request, not two).
     fn poll_io(
         &self,
         cx: &Context<'_>,
@@ -378,13 +398,19 @@ impl Stream {
         mut call: impl FnMut() -> isize,
     ) -> Poll<io::Result<usize>> {
         loop {
+            {
+                let mut slots = self.reactor.slots.borrow_mut();
+                let slot = &mut slots[self.token];
+                let hup = slot.hup;
+                let (ready, waiter) = slot.side(dir);
+                if !*ready && !hup {
+                    *waiter = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+            }
             let n = call();
             let mut slots = self.reactor.slots.borrow_mut();
-            let slot = &mut slots[self.token];
-            let (ready, waiter) = match dir {
-                Dir::Read => (&mut slot.readable, &mut slot.reader),
-                Dir::Write => (&mut slot.writable, &mut slot.writer),
-            };
+            let (ready, waiter) = slots[self.token].side(dir);
             if n >= 0 {
                 if (n as usize) < len {
                     *ready = false;
@@ -394,9 +420,9 @@ impl Stream {
             let e = io::Error::last_os_error();
             match e.kind() {
                 io::ErrorKind::Interrupted => continue,
-                // An event arrived since the call: try again.
-                io::ErrorKind::WouldBlock if *ready => *ready = false,
+                // Drained: the next edge wakes us.
                 io::ErrorKind::WouldBlock => {
+                    *ready = false;
                     *waiter = Some(cx.waker().clone());
                     return Poll::Pending;
                 }
