@@ -41,8 +41,12 @@ impl RaftNode {
         drop(st);
         let (node, core) = (self.clone(), core.clone());
         glommio::spawn_local(async move {
-            // Let every other ready task add its writes first.
+            // Let every other ready task add its writes first, then the
+            // clients whose requests have arrived meanwhile.
             futures_lite::future::yield_now().await;
+            if crate::net::harvest() > 0 {
+                futures_lite::future::yield_now().await;
+            }
             node.flush(&core);
         })
         .detach();
