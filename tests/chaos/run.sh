@@ -53,8 +53,9 @@ switches)
         --workload register,list-append --server-args "--faults-follower-reads yes"
     # Stale reads happen only in the moments after a leader change (a node
     # elected before it applied its log serves what it has): many short
-    # faults, many clients.
-    expect reads-before-tick 'not linearizable|stale read|after an operation' --time 90 \
+    # faults, many clients: about one leader change in seven shows one, so
+    # 120 s (about 48 faults) leaves a miss very unlikely.
+    expect reads-before-tick 'not linearizable|stale read|after an operation' --time 120 \
         --fault-ms 1500 --quiet-ms 1000 --nemesis kill,pause \
         --workload register,list-append,counter --workers-per-workload 4 \
         --server-args "--faults-reads-before-tick yes"
