@@ -102,6 +102,28 @@ pub fn zero_fill(path: &Path, bytes: u64) -> io::Result<()> {
     sync_dir(path)
 }
 
+/// Write and sync a new segment's header block at `path`, in `spare`
+/// (then renamed to `path`) when given, and sync the directory. Blocking.
+fn write_header(path: &Path, first_index: u64, spare: Option<&Path>) -> io::Result<()> {
+    let mut f = match spare {
+        Some(spare) => {
+            let mut f = std::fs::OpenOptions::new().write(true).open(spare)?;
+            f.seek(std::io::SeekFrom::Start(0))?;
+            f
+        }
+        None => std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?,
+    };
+    f.write_all(&header(first_index))?;
+    f.sync_all()?;
+    if let Some(spare) = spare {
+        std::fs::rename(spare, path)?;
+    }
+    sync_dir(path)
+}
+
 impl Segment {
     /// Create a segment whose first record will have index `first_index`,
     /// in the zero-filled file `spare` when one is given (renamed to
@@ -111,25 +133,13 @@ impl Segment {
         first_index: u64,
         spare: Option<&Path>,
     ) -> io::Result<Segment> {
-        {
-            let mut f = match spare {
-                Some(spare) => {
-                    let mut f = std::fs::OpenOptions::new().write(true).open(spare)?;
-                    f.seek(std::io::SeekFrom::Start(0))?;
-                    f
-                }
-                None => std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(path)?,
-            };
-            f.write_all(&header(first_index))?;
-            f.sync_all()?;
-            if let Some(spare) = spare {
-                std::fs::rename(spare, path)?;
-            }
-        }
-        sync_dir(path)?;
+        // The header's write, its fsync and the directory's are blocking
+        // calls: a helper thread makes them, so the executor (heartbeats,
+        // clients) does not stop for the disk at each roll.
+        let (owned, spare_owned) = (path.to_path_buf(), spare.map(Path::to_path_buf));
+        glommio::executor()
+            .spawn_blocking(move || write_header(&owned, first_index, spare_owned.as_deref()))
+            .await?;
         let file = glommio::io::OpenOptions::new()
             .read(true)
             .write(true)
