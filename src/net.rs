@@ -113,8 +113,8 @@ thread_local! {
     static CURRENT: RefCell<std::rc::Weak<Reactor>> = const { RefCell::new(std::rc::Weak::new()) };
 }
 
-/// Wake every socket of this core that has input waiting now, without
-/// waiting for the poller's next pass; returns how many did. Group commit
+/// Wake every socket of this core that is ready now, without waiting for
+/// the poller's next pass; returns how many readiness events there were. Group commit
 /// calls it before cutting a batch, so requests already in the kernel's
 /// buffers join the batch instead of the next one.
 pub fn harvest() -> usize {

@@ -4,7 +4,8 @@
 //! `vote.rs` the durable log (records with checksums on DmaFile segments,
 //! group commit, torn-tail recovery) under `store.rs`, openraft's log store;
 //! `sm.rs` its state machine and snapshot files; `node.rs` the glue to the
-//! server (leadership, apply) and `propose.rs` its proposals; `network.rs`
+//! server (leadership, apply) and `propose.rs` its proposals; `settings.rs`
+//! openraft's configuration and Raft's timing; `network.rs`
 //! (client), `peer_server.rs` (raft port) and `wire.rs` the peer transport; `admin.rs` the RAFT commands; `status.rs` what every core
 //! knows of this node's role.
 
@@ -22,6 +23,7 @@ pub mod runtime;
 #[allow(dead_code)]
 pub mod segment;
 pub mod sentinel;
+pub mod settings;
 pub mod sm;
 pub mod status;
 pub mod store;

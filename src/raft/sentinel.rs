@@ -19,7 +19,8 @@ use std::sync::atomic::Ordering::Acquire;
 use cachecat_io::Reply;
 use openraft::async_runtime::watch::WatchReceiver;
 
-use super::node::{timing, RaftNode};
+use super::node::RaftNode;
+use super::settings::timing;
 use super::status;
 use crate::core::Core;
 

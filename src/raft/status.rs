@@ -97,8 +97,8 @@ impl RaftStatus {
         if self.serving() {
             return Ok(());
         }
-        let deadline =
-            crate::clock::mono_ns() + 2 * crate::raft::node::timing().election_max_ms * 1_000_000;
+        let deadline = crate::clock::mono_ns()
+            + 2 * crate::raft::settings::timing().election_max_ms * 1_000_000;
         loop {
             if self.serving() {
                 return Ok(());
