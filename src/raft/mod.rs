@@ -23,6 +23,7 @@ pub mod runtime;
 #[allow(dead_code)]
 pub mod segment;
 pub mod sentinel;
+mod sentinel_events;
 pub mod settings;
 pub mod sm;
 pub mod status;

@@ -99,7 +99,7 @@ pub(super) struct NodeState {
     /// The term of the last Tick applied here.
     pub(super) tick_term: u64,
     /// What the Sentinel events last announced.
-    pub(super) sentinel: super::sentinel::Seen,
+    pub(super) sentinel: super::sentinel_events::Seen,
 }
 
 /// Where a digest taken at an exact index goes: (index, digest).
@@ -209,7 +209,11 @@ impl RaftNode {
             Rc::downgrade(&node),
         ))
         .detach();
-        glommio::spawn_local(super::sentinel::watch(Rc::downgrade(core), node.clone())).detach();
+        glommio::spawn_local(super::sentinel_events::watch(
+            Rc::downgrade(core),
+            node.clone(),
+        ))
+        .detach();
         Ok(node)
     }
 
@@ -438,7 +442,7 @@ impl RaftNode {
                 core.shared.raft.role.store(status::LEADER, Release);
                 core.shared.raft.last_tick_ts.store(ts, Release);
                 tracing::info!(term, "serving as leader");
-                super::sentinel::check(&core, &node);
+                super::sentinel_events::check(&core, &node);
             }
         })
         .detach();
@@ -494,7 +498,7 @@ impl Applier for CoreApplier {
                 fresh
             };
             if fresh {
-                super::sentinel::check(&core, &node);
+                super::sentinel_events::check(&core, &node);
             }
             return;
         }
