@@ -4,14 +4,9 @@
 //! The first block holds a header (magic, first index, checksum); records
 //! (`record.rs`) follow from the second block on. O_DIRECT writes whole
 //! aligned blocks, so the last, partial block is kept in memory and written
-//! again, zero-padded, with the next batch. The `DmaFile` is opened with
-//! O_DSYNC, so a direct append is durable when its write completes: one
-//! io_uring request per batch instead of a write then an fdatasync (one
-//! wake of the executor less per batch; +17% for three nodes sharing a core
-//! at -P 1 in alternating runs). `sync` fdatasyncs whatever is not durable
-//! yet (appends that went through the page cache with `appendfsync
-//! everysec|no`); the caller acknowledges entries only after the append
-//! and `sync` (group commit).
+//! again, zero-padded, with the next batch. `sync` is one fdatasync for
+//! everything appended since the last one: the caller acknowledges entries
+//! only after it (group commit).
 //!
 //! The file is created and its header written with ordinary I/O before the
 //! executor opens it with `DmaFile`: glommio probes polled I/O on the first
@@ -148,7 +143,6 @@ impl Segment {
         let file = glommio::io::OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_DSYNC)
             .dma_open(path)
             .await?;
         let align = file.alignment().max(512);
@@ -173,7 +167,6 @@ impl Segment {
         let file = glommio::io::OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_DSYNC)
             .dma_open(path)
             .await?;
         let align = file.alignment().max(512);
@@ -330,12 +323,6 @@ impl Segment {
                 f.write_all_at(&bytes[(self.end - start) as usize..], self.end)?;
             }
             None => self.write_blocks(start, &bytes).await?,
-        }
-        if self.buffered.is_none() {
-            // O_DSYNC: the write completed only once its blocks were on
-            // stable storage (with the device's cache flushed).
-            self.synced = at;
-            crate::faults::synced(&self.path, self.synced);
         }
         self.end = at;
         self.clean_from = self.clean_from.max(self.align_up(at));
