@@ -68,6 +68,12 @@ pub(super) fn host_port(addr: &str) -> Option<(&str, &str)> {
         .filter(|(h, p)| !h.is_empty() && !p.is_empty())
 }
 
+/// The ip and port a reply or an event shows for `addr` (`?` and `0` when
+/// it is not `host:port`).
+pub(super) fn ip_port(addr: &str) -> (&str, &str) {
+    host_port(addr).unwrap_or(("?", "0"))
+}
+
 /// The master as this node sees it now.
 struct View {
     name: String,
@@ -144,7 +150,7 @@ fn view(core: &Core, node: &RaftNode) -> View {
 
 /// SENTINEL MASTER's fields, in redis-sentinel's order.
 fn master_entry(v: &View) -> Reply {
-    let (ip, port) = v.addr.as_deref().and_then(host_port).unwrap_or(("?", "0"));
+    let (ip, port) = v.addr.as_deref().map_or(("?", "0"), ip_port);
     let flags = if v.down {
         "s_down,o_down,master,disconnected"
     } else {
@@ -196,7 +202,7 @@ fn sentinels(v: &View, me: u64) -> Reply {
         .iter()
         .filter(|(id, _)| *id != me)
         .map(|(id, addr)| {
-            let (ip, port) = host_port(addr).unwrap_or(("?", "0"));
+            let (ip, port) = ip_port(addr);
             let id_hex = node_hex_id(*id, SENTINEL_SALT);
             let mut kv: Vec<(Reply, Reply)> = Vec::new();
             let mut put = |k: &str, val: Reply| kv.push((bulk(k), val));

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Acquire;
 use openraft::async_runtime::watch::WatchReceiver;
 
 use super::node::RaftNode;
-use super::sentinel::{heard, host_port, master_name, quorum};
+use super::sentinel::{heard, ip_port, master_name, quorum};
 use super::status;
 use crate::core::Core;
 
@@ -27,14 +27,14 @@ pub struct Seen {
 
 /// `master <name> <ip> <port>`: how events name the master.
 fn master_tag(name: &str, addr: &str) -> String {
-    let (ip, port) = host_port(addr).unwrap_or(("?", "0"));
+    let (ip, port) = ip_port(addr);
     format!("master {name} {ip} {port}")
 }
 
 /// `slave <ip>:<port> <ip> <port> @ <name> <master-ip> <master-port>`.
 fn slave_tag(addr: &str, name: &str, master: &str) -> String {
-    let (ip, port) = host_port(addr).unwrap_or(("?", "0"));
-    let (mip, mport) = host_port(master).unwrap_or(("?", "0"));
+    let (ip, port) = ip_port(addr);
+    let (mip, mport) = ip_port(master);
     format!("slave {ip}:{port} {ip} {port} @ {name} {mip} {mport}")
 }
 
@@ -87,8 +87,8 @@ pub fn check(core: &Rc<Core>, node: &Rc<RaftNode>) {
                     ),
                 ));
                 events.push(("+failover-end", master_tag(&name, &old)));
-                let (oip, oport) = host_port(&old).unwrap_or(("?", "0"));
-                let (nip, nport) = host_port(&new).unwrap_or(("?", "0"));
+                let (oip, oport) = ip_port(&old);
+                let (nip, nport) = ip_port(&new);
                 events.push((
                     "+switch-master",
                     format!("{name} {oip} {oport} {nip} {nport}"),
