@@ -127,7 +127,12 @@ pub fn zero_fill(path: &Path, bytes: u64) -> io::Result<()> {
 
 /// The block size zero fills round to: O_DIRECT writes need whole blocks
 /// at aligned offsets from aligned memory.
-const BLOCK: u64 = 4096;
+const BLOCK: u64 = PAGE;
+
+/// The least unit a segment writes: a page, so that neither the page cache
+/// (buffered appends) nor a disk with 4 KiB physical blocks behind 512-byte
+/// logical ones has to read before it can write.
+const PAGE: u64 = 4096;
 
 /// A zeroed buffer aligned for O_DIRECT.
 struct AlignedZeros {
@@ -203,7 +208,7 @@ impl Segment {
             .write(true)
             .dma_open(path)
             .await?;
-        let align = file.alignment().max(512);
+        let align = file.alignment().max(PAGE);
         Ok(Segment {
             file,
             path: path.to_path_buf(),
@@ -227,7 +232,7 @@ impl Segment {
             .write(true)
             .dma_open(path)
             .await?;
-        let align = file.alignment().max(512);
+        let align = file.alignment().max(PAGE);
         let size = file.file_size().await?;
         let data = if size > 0 {
             file.read_at(0, size as usize).await?.to_vec()
@@ -375,10 +380,16 @@ impl Segment {
             at += (bytes.len() - before) as u64;
         }
         match &self.buffered {
-            // Through the page cache: only the new records, at the end.
+            // Through the page cache: whole pages, as the O_DIRECT path
+            // writes them, so the kernel never reads a page from disk to
+            // merge a partial write into it (the file was zero-filled
+            // around the page cache).
             Some(f) => {
                 use std::os::unix::fs::FileExt;
-                f.write_all_at(&bytes[(self.end - start) as usize..], self.end)?;
+                let len = bytes.len();
+                bytes.resize(self.align_up(len as u64) as usize, 0);
+                f.write_all_at(&bytes, start)?;
+                bytes.truncate(len);
             }
             None => self.write_blocks(start, &bytes).await?,
         }
