@@ -33,6 +33,12 @@ pub mod types;
 pub mod vote;
 pub mod wire;
 
+/// Why a data directory written by an earlier format is refused: its log or
+/// snapshot holds archives this version would misread.
+pub(crate) const OLD_FORMAT: &str = "written by an earlier Cache-Cat in log and snapshot \
+     format 1, which this version (format 2) does not read: start this node on an empty data \
+     directory (a cluster member then catches up from the others)";
+
 #[cfg(test)]
 mod conformance;
 

@@ -20,7 +20,10 @@ use glommio::io::DmaFile;
 
 use super::record::{self, Stop};
 
-const MAGIC: &[u8; 8] = b"CCLOG001";
+/// Format 2: operations archived unaligned. Format 1 (aligned) is refused
+/// by name rather than misread.
+const MAGIC: &[u8; 8] = b"CCLOG002";
+const MAGIC_V1: &[u8; 8] = b"CCLOG001";
 /// Size of the header block; records start here. A multiple of every
 /// O_DIRECT alignment in use (512 or 4096).
 pub const HEADER_BLOCK: u64 = 4096;
@@ -64,6 +67,12 @@ fn header(first_index: u64) -> Vec<u8> {
 
 fn parse_header(h: &[u8]) -> io::Result<u64> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a Cache-Cat log segment");
+    if h.len() >= 8 && &h[..8] == MAGIC_V1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            super::OLD_FORMAT,
+        ));
+    }
     if h.len() < 20 || &h[..8] != MAGIC {
         return Err(bad());
     }
@@ -615,5 +624,21 @@ mod tests {
             assert_eq!(entries[11], (12, 3, b"x".to_vec()));
         });
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_segment_of_the_earlier_format_is_refused_by_name() {
+        let mut h = header(7);
+        assert_eq!(parse_header(&h).unwrap(), 7);
+        h[..8].copy_from_slice(MAGIC_V1);
+        let crc = record::crc32c(0, &h[..16]);
+        h[16..20].copy_from_slice(&crc.to_le_bytes());
+        let e = parse_header(&h).unwrap_err();
+        assert_eq!(e.to_string(), crate::raft::OLD_FORMAT);
+        h[..8].copy_from_slice(b"XXLOG002");
+        assert!(parse_header(&h)
+            .unwrap_err()
+            .to_string()
+            .contains("not a Cache-Cat log segment"));
     }
 }

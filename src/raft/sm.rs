@@ -58,7 +58,9 @@ impl Applier for NoState {
     }
 }
 
-const MAGIC: &[u8; 8] = b"CCSNAP01";
+/// Format 2: records archived unaligned; format 1 is refused by name.
+const MAGIC: &[u8; 8] = b"CCSNAP02";
+const MAGIC_V1: &[u8; 8] = b"CCSNAP01";
 
 struct State {
     dir: PathBuf,
@@ -125,6 +127,12 @@ pub fn read_meta(f: &mut File) -> io::Result<SnapshotMeta> {
     f.seek(SeekFrom::Start(0))?;
     let mut head = [0u8; 12];
     f.read_exact(&mut head)?;
+    if &head[..8] == MAGIC_V1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            super::OLD_FORMAT,
+        ));
+    }
     if &head[..8] != MAGIC {
         return Err(bad("magic"));
     }
@@ -302,5 +310,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let meta = read_meta(&mut f)?;
         f.seek(SeekFrom::Start(0))?;
         Ok(Some(Snapshot { meta, snapshot: f }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_of_the_earlier_format_is_refused_by_name() {
+        let path = std::env::temp_dir().join(format!("cachecat-snap-v1-{}", std::process::id()));
+        let mut bytes = MAGIC_V1.to_vec();
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let e = read_meta(&mut File::open(&path).unwrap()).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(e.to_string(), crate::raft::OLD_FORMAT);
     }
 }

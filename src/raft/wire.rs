@@ -2,7 +2,11 @@
 //! of [`Request`] and [`Response`], and their conversion from and to
 //! openraft's messages.
 //!
-//! A frame is `len u32 LE | archive`. A frame longer than [`MAX_FRAME`],
+//! A frame is `len u32 LE | archive`, the length's top bit set to mark
+//! format 2 (unaligned archives): a node of format 1 reads such a length as
+//! too long, and a format-1 frame, top bit clear, is refused here, so nodes
+//! of the two formats drop each other's connections instead of misreading a
+//! vote or an append. A frame longer than [`MAX_FRAME`],
 //! or an archive that fails rkyv's validation, is garbage: the connection is
 //! dropped and nothing else is touched. Entries travel as their log record
 //! payloads (`types::encode_payload`), so the wire and the disk share one
@@ -18,6 +22,9 @@ use super::types::{decode_entry, encode_payload, log_id, term_of, LogId, TypeCon
 /// Largest frame accepted: an entry holds at most a batch of commands with
 /// values of up to 512 MB each, which Redis allows too.
 pub const MAX_FRAME: usize = 1 << 30;
+
+/// The length's top bit: this frame is format 2 (see the module notes).
+const FORMAT_2: u32 = 1 << 31;
 
 #[derive(Debug, Clone, Copy, PartialEq, rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
 pub struct WVote {
@@ -252,7 +259,7 @@ where
         return Err(io::Error::other("peer message too large"));
     }
     let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&(body.len() as u32 | FORMAT_2).to_le_bytes());
     frame.extend_from_slice(&body);
     w.write_all(&frame).await?;
     w.flush().await
@@ -279,7 +286,11 @@ where
         }
         got += n;
     }
-    let len = u32::from_le_bytes(len) as usize;
+    let raw = u32::from_le_bytes(len);
+    if raw & FORMAT_2 == 0 {
+        return Err(bad_frame("from a peer of the earlier format 1"));
+    }
+    let len = (raw & !FORMAT_2) as usize;
     if len > MAX_FRAME || len == 0 {
         return Err(bad_frame(format!("length {len}")));
     }
@@ -330,11 +341,15 @@ mod tests {
                 Some(Request::SnapshotEnd)
             );
             assert_eq!(read_frame::<_, Request>(&mut r).await.unwrap(), None);
-            // Garbage: a huge length, a truncated frame, bytes that are no archive.
+            // Garbage: a huge length, a truncated frame, bytes that are no
+            // archive, and a whole frame of format 1 (top bit of the length clear).
+            let mut old = buf.clone();
+            old[3] &= 0x7f;
             for bad in [
-                vec![0xff, 0xff, 0xff, 0x7f, 1, 2],
+                vec![0xff, 0xff, 0xff, 0xff, 1, 2],
                 buf[..buf.len() - 3].to_vec(),
-                vec![8, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9],
+                vec![8, 0, 0, 0x80, 9, 9, 9, 9, 9, 9, 9, 9],
+                old,
             ] {
                 let mut r = &bad[..];
                 let mut res = Ok(Some(Request::SnapshotEnd));
