@@ -142,7 +142,7 @@ impl ListCmd {
 }
 
 fn l(c: ListCmd) -> Result<Cmd, Reply> {
-    Ok(Cmd::Lists(c))
+    Ok(Cmd::Lists(Box::new(c)))
 }
 
 fn push(a: &mut [Vec<u8>], left: bool, exists_only: bool) -> Result<Cmd, Reply> {

@@ -81,7 +81,10 @@ impl ScanCmd {
 /// small database comes back whole in one call, as from Redis. Otherwise
 /// returns the reply to send.
 pub fn fold_step(cmd: &mut Cmd, reply: Reply, acc: &mut Vec<Reply>) -> Option<Reply> {
-    let Cmd::Scan(ScanCmd::Keys { cursor, count, .. }) = cmd else {
+    let Cmd::Scan(scan) = cmd else {
+        return Some(reply);
+    };
+    let ScanCmd::Keys { cursor, count, .. } = &mut **scan else {
         return Some(reply);
     };
     let Reply::Array(mut parts) = reply else {
@@ -173,12 +176,12 @@ fn invalid_cursor() -> Reply {
 pub fn parse_scan(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
     let cursor = parse_cursor(&a[1]).ok_or_else(invalid_cursor)?;
     let (pattern, count, kind) = options(a, 2, true).map_err(|s| fail(s, "scan"))?;
-    Ok(Cmd::Scan(ScanCmd::Keys {
+    Ok(Cmd::Scan(Box::new(ScanCmd::Keys {
         cursor,
         pattern,
         count,
         kind,
-    }))
+    })))
 }
 
 fn coll(a: &mut [Vec<u8>], of: Of) -> Result<Cmd, Reply> {
@@ -187,14 +190,14 @@ fn coll(a: &mut [Vec<u8>], of: Of) -> Result<Cmd, Reply> {
         Ok((p, c, _)) => (p, c, None),
         Err(s) => (None, 10, Some(s)),
     };
-    Ok(Cmd::Scan(ScanCmd::Coll {
+    Ok(Cmd::Scan(Box::new(ScanCmd::Coll {
         key: take(&mut a[1]),
         of,
         cursor,
         pattern,
         count,
         error,
-    }))
+    })))
 }
 
 pub fn parse_hscan(a: &mut [Vec<u8>], _: &ParseCtx) -> Result<Cmd, Reply> {
