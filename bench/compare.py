@@ -171,7 +171,7 @@ def write_results(path, opts, servers, cells, errors, idle_cpu, bench_lines):
               "Redis appends nothing to its AOF for a command that changed nothing; Cache-Cat logs "
               "every write before its outcome is known (the Raft log carries commands, decided when "
               "applied), and an operation takes more log bytes than its AOF line (an archived SET "
-              "about 67 bytes, a one-member ZADD about 146, against 35 to 55 bytes of RESP), so the -P 16 rows of those three measure log "
+              "about 52 bytes, a one-member ZADD about 131, against 35 to 55 bytes of RESP), so the -P 16 rows of those three measure log "
               "volume as much as command cost."]
     lines += ["", "## Command lines", "", "```"]
     lines += [shown(shlex.join(s.argv), opts) for s in servers]
