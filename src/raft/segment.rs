@@ -122,11 +122,15 @@ pub fn zero_fill(path: &Path, bytes: u64) -> io::Result<()> {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => open(0)?,
         Err(e) => return Err(e),
     };
-    let zeros = AlignedZeros::new(CHUNK);
+    // O_DIRECT reads the buffer from an aligned address: take the aligned
+    // chunk inside a slightly larger one.
+    let buf = vec![0u8; CHUNK + BLOCK as usize];
+    let at = buf.as_ptr().align_offset(BLOCK as usize);
+    let zeros = &buf[at..at + CHUNK];
     let mut left = bytes;
     while left > 0 {
         let n = left.min(CHUNK as u64) as usize;
-        f.write_all(&zeros.as_slice()[..n])?;
+        f.write_all(&zeros[..n])?;
         f.sync_data()?;
         left -= n as u64;
     }
@@ -142,37 +146,6 @@ const BLOCK: u64 = PAGE;
 /// (buffered appends) nor a disk with 4 KiB physical blocks behind 512-byte
 /// logical ones has to read before it can write.
 const PAGE: u64 = 4096;
-
-/// A zeroed buffer aligned for O_DIRECT.
-struct AlignedZeros {
-    ptr: std::ptr::NonNull<u8>,
-    layout: std::alloc::Layout,
-}
-
-impl AlignedZeros {
-    fn new(len: usize) -> AlignedZeros {
-        let layout = std::alloc::Layout::from_size_align(len, BLOCK as usize)
-            .expect("a valid buffer layout");
-        // SAFETY: the layout has a non-zero size.
-        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
-        let ptr =
-            std::ptr::NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        AlignedZeros { ptr, layout }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        // SAFETY: `ptr` holds `layout.size()` initialised (zeroed) bytes
-        // for as long as `self` lives.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
-    }
-}
-
-impl Drop for AlignedZeros {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
 
 /// Write and sync a new segment's header block at `path`, in `spare`
 /// (then renamed to `path`) when given, and sync the directory. Blocking.
