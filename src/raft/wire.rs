@@ -295,7 +295,8 @@ where
         return Err(bad_frame(format!("length {len}")));
     }
     // Grow with what arrives rather than trusting the length up front.
-    let mut body = rkyv::util::AlignedVec::<16>::with_capacity(len.min(1 << 20));
+    // Unaligned archives: any buffer will do.
+    let mut body = Vec::with_capacity(len.min(1 << 20));
     let mut buf = vec![0u8; len.min(64 << 10)];
     while body.len() < len {
         let want = (len - body.len()).min(buf.len());
