@@ -11,6 +11,18 @@ fn tempdir(name: &str) -> PathBuf {
     d
 }
 
+/// Append `rec`, sync, close and reopen: the segment ends whole, with
+/// `len` records of which `rec` is the last.
+async fn append_reopen_ends_with(mut s: Segment, path: &Path, rec: (u64, u64, &[u8]), len: usize) {
+    s.append(&[rec]).await.unwrap();
+    s.sync().await.unwrap();
+    s.close().await.unwrap();
+    let (_, entries, stop) = Segment::open(path).await.unwrap();
+    assert_eq!(stop, Stop::End);
+    assert_eq!(entries.len(), len);
+    assert_eq!(entries[len - 1], (rec.0, rec.1, rec.2.to_vec()));
+}
+
 #[test]
 fn append_sync_reopen() {
     let dir = tempdir("reopen");
@@ -84,13 +96,7 @@ fn truncate_from_drops_overwritten_entries() {
         s.sync().await.unwrap();
         s.truncate_from(12).await.unwrap();
         assert_eq!(s.next_index(), 12);
-        s.append(&[(12, 2, b"new twelve")]).await.unwrap();
-        s.sync().await.unwrap();
-        s.close().await.unwrap();
-        let (_, entries, stop) = Segment::open(&path).await.unwrap();
-        assert_eq!(stop, Stop::End);
-        assert_eq!(entries.len(), 12);
-        assert_eq!(entries[11], (12, 2, b"new twelve".to_vec()));
+        append_reopen_ends_with(s, &path, (12, 2, b"new twelve"), 12).await;
     });
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -129,15 +135,9 @@ fn a_preallocated_segment_never_brings_back_cut_records() {
         bytes[end..end + junk.len()].copy_from_slice(&junk);
         bytes[end + 2] ^= 0x55; // the record's length no longer fits
         std::fs::write(&path, &bytes).unwrap();
-        let (mut s, entries, _) = Segment::open(&path).await.unwrap();
+        let (s, entries, _) = Segment::open(&path).await.unwrap();
         assert_eq!(entries.len(), 11);
-        s.append(&[(12, 3, b"x")]).await.unwrap();
-        s.sync().await.unwrap();
-        s.close().await.unwrap();
-        let (_, entries, stop) = Segment::open(&path).await.unwrap();
-        assert_eq!(stop, Stop::End);
-        assert_eq!(entries.len(), 12);
-        assert_eq!(entries[11], (12, 3, b"x".to_vec()));
+        append_reopen_ends_with(s, &path, (12, 3, b"x"), 12).await;
     });
     std::fs::remove_dir_all(dir).unwrap();
 }
