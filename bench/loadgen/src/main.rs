@@ -1,15 +1,19 @@
 //! loadgen: drive writes at a server and report throughput and latency.
 //!
-//! `loadgen --proto resp|etcd --port P [--host H] [--clients 50]
+//! `loadgen --proto resp|etcd|etcd-grpc --port P [--host H] [--clients 50]
 //!  [--pipeline 1] [--requests 100000] [--keyspace 100000] [--value-size 3]`
 //!
 //! Each client is a thread with one connection that keeps `--pipeline`
 //! requests in flight: it writes a batch, then reads its replies. A
 //! request's latency runs from its batch's write to its reply, as
 //! redis-benchmark counts it. `resp` sends `SET key:N value`; `etcd` sends
-//! pipelined HTTP/1.1 `POST /v3/kv/put` to etcd's JSON gateway, so both
-//! systems see the same number of writes in flight. One JSON line goes to
-//! stdout: rps, p50/p99/p99.9 in microseconds, errors.
+//! pipelined HTTP/1.1 `POST /v3/kv/put` to etcd's JSON gateway;
+//! `etcd-grpc` makes the same puts as gRPC calls, `--pipeline` concurrent
+//! streams on one HTTP/2 connection (see grpc.rs). Both systems see the same
+//! number of writes in flight. One JSON line goes to stdout: rps,
+//! p50/p99/p99.9 in microseconds, errors.
+
+mod grpc;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -61,8 +65,8 @@ fn parse() -> Result<Opts, String> {
         }
         i += 2;
     }
-    if o.port == 0 || !matches!(o.proto.as_str(), "resp" | "etcd") {
-        return Err("usage: loadgen --proto resp|etcd --port P [...]".into());
+    if o.port == 0 || !matches!(o.proto.as_str(), "resp" | "etcd" | "etcd-grpc") {
+        return Err("usage: loadgen --proto resp|etcd|etcd-grpc --port P [...]".into());
     }
     Ok(o)
 }
@@ -212,7 +216,12 @@ fn main() {
         .map(|i| {
             let (o, left) = (o.clone(), left.clone());
             std::thread::spawn(move || {
-                client(o, left, 0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) * 7919))
+                let seed = 0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) * 7919);
+                if o.proto == "etcd-grpc" {
+                    grpc::client(o, left, seed)
+                } else {
+                    client(o, left, seed)
+                }
             })
         })
         .collect();
