@@ -5,14 +5,14 @@
 //! per request and answers a connection's pipelined HTTP/1.1 requests one
 //! at a time, so it never had more than one write in flight per connection.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 
-use crate::{Opts, Rng};
+use crate::{take, Opts, Rng};
 
 /// A protobuf length-delimited field.
 fn field(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
@@ -76,13 +76,7 @@ async fn run(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, 
     let value = vec![b'x'; o.value_size];
     let mut calls: Vec<Call> = Vec::with_capacity(o.pipeline);
     loop {
-        let want = o.pipeline as u64;
-        let got = left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n > 0).then(|| n - want.min(n))
-            })
-            .map(|n| want.min(n))
-            .unwrap_or(0);
+        let got = take(&left, o.pipeline as u64);
         if got == 0 {
             break;
         }

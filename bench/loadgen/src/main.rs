@@ -162,6 +162,15 @@ fn read_reply(o: &Opts, r: &mut BufReader<TcpStream>) -> std::io::Result<bool> {
     Ok(ok)
 }
 
+/// Claim up to `want` of the requests left; 0 when none are.
+fn take(left: &AtomicU64, want: u64) -> u64 {
+    left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        (n > 0).then(|| n - want.min(n))
+    })
+    .map(|n| want.min(n))
+    .unwrap_or(0)
+}
+
 fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, u64) {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut errors = 0;
@@ -173,13 +182,7 @@ fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, u64
     let value = vec![b'x'; o.value_size];
     let mut batch = Vec::new();
     loop {
-        let want = o.pipeline as u64;
-        let got = left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n > 0).then(|| n - want.min(n))
-            })
-            .map(|n| want.min(n))
-            .unwrap_or(0);
+        let got = take(&left, o.pipeline as u64);
         if got == 0 {
             break;
         }
