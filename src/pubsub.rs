@@ -584,7 +584,17 @@ pub async fn pubsub_cmd(core: &Rc<Core>, argv: &[Vec<u8>]) -> Reply {
             .map(|l| Reply::Simple((*l).into()))
             .collect(),
         ),
-        (b"channels" | b"numpat" | b"help", _) => Reply::Error(
+        // Fixed arity in Redis's command table, so its arity check answers
+        // before the subcommand runs; CHANNELS takes an optional pattern and
+        // its own handler refuses the rest.
+        (b"numpat" | b"help", _) => Reply::Error(
+            format!(
+                "ERR wrong number of arguments for 'pubsub|{}' command",
+                String::from_utf8_lossy(&sub)
+            )
+            .into(),
+        ),
+        (b"channels", _) => Reply::Error(
             format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
                 String::from_utf8_lossy(&argv[1])

@@ -402,6 +402,8 @@ PUBSUB_CASES = [
         PUBSUB NOSUCH
         PUBSUB NUMPAT extra
         PUBSUB CHANNELS a b
+        PUBSUB HELP extra
+        pubsub numpat extra
     """),
     ("resp3 pushes", """
         HELLO 3
