@@ -407,6 +407,66 @@ def fmt_step(step):
 # Runner: drives both servers and counts
 # --------------------------------------------------------------------------
 
+class SubModel:
+    """What the tester knows of one connection's pub/sub state, from the
+    commands it sent: the protocol and the subscriptions, enough to tell how
+    many replies a command produces and which arrivals are messages."""
+
+    SUB = {"SUBSCRIBE": 0, "PSUBSCRIBE": 1, "SSUBSCRIBE": 2}
+    UNSUB = {"UNSUBSCRIBE": 0, "PUNSUBSCRIBE": 1, "SUNSUBSCRIBE": 2}
+    MESSAGES = {b"message": 3, b"pmessage": 4, b"smessage": 3}
+
+    def __init__(self, proto):
+        self.proto = proto
+        self.sets = (set(), set(), set())  # channels, patterns, shard channels
+
+    def replies(self, args, in_multi):
+        name = cmd_name(args)
+        if in_multi:
+            return 1  # +QUEUED or a queueing error
+        if name in self.SUB:
+            return max(1, len(args) - 1)
+        if name in self.UNSUB:
+            if len(args) > 1:
+                return len(args) - 1
+            return max(1, len(self.sets[self.UNSUB[name]]))
+        return 1
+
+    def is_message(self, r, args):
+        """A published message (not a reply): a RESP3 push, or in RESP2 an
+        array of that shape on a connection in subscribed mode (where no
+        command's reply can look like one)."""
+        if not isinstance(r.value, list) or not r.value:
+            return False
+        head = r.value[0].value
+        if not isinstance(head, bytes) or self.MESSAGES.get(head) != len(r.value):
+            return False
+        if r.kind == ">":
+            return True
+        subscribing = cmd_name(args) in self.SUB or cmd_name(args) in self.UNSUB
+        return r.kind == "*" and self.proto == 2 and (any(self.sets) or subscribing)
+
+    def update(self, args):
+        name = cmd_name(args)
+        names = {a if isinstance(a, bytes) else str(a).encode() for a in args[1:]}
+        if name in self.SUB:
+            self.sets[self.SUB[name]].update(names)
+        elif name in self.UNSUB:
+            kind = self.sets[self.UNSUB[name]]
+            if names:
+                kind.difference_update(names)
+            else:
+                kind.clear()
+        elif name == "RESET":
+            self.proto = 2
+            for kind in self.sets:
+                kind.clear()
+        elif name == "HELLO" and len(args) > 1:
+            v = args[1].decode(errors="replace") if isinstance(args[1], bytes) else str(args[1])
+            if v in ("2", "3"):
+                self.proto = int(v)
+
+
 class Trouble(Exception):
     """A side stopped answering sensibly (timeout, closed, bad framing): the
     rest of the sequence would only report noise."""
@@ -418,12 +478,14 @@ class Runner:
         self.passed = self.failed = 0
         self.reported = 0
         self.conns = {}  # (side name, cid) -> Conn
+        self.models = {}  # cid -> SubModel (both sides get the same commands)
 
     # -- connections --
     def _close_all(self):
         for c in self.conns.values():
             c.close()
         self.conns.clear()
+        self.models.clear()
 
     def _conn(self, server, cid, proto):
         key = (server.name, cid)
@@ -444,24 +506,43 @@ class Runner:
             self.conns[key] = c
         return self.conns[key]
 
-    def _exchange(self, step, proto):
+    def _exchange(self, step, proto, in_multi):
+        """Send the step to both sides and read, from each, every reply the
+        command produces (a SUBSCRIBE of three channels answers three times)
+        and the message pushes that arrived before them. Reading exactly
+        what each command produces keeps every later reply on its own
+        command, so a command on another connection never overtakes one whose
+        reply is still unread."""
         sides = (self.ref, self.cand)
         conns = [self._conn(s, step.cid, proto) for s in sides]
-        replies = []
+        model = self.models.setdefault(step.cid, SubModel(proto))
+        n = model.replies(step.args, in_multi)
         # send to both before reading either, so both see the command at nearly the same time
         for s, c in zip(sides, conns):
             try:
                 c.send(step.args)
             except OSError as e:
                 raise Trouble(f"{s.name}: send failed: {e}") from None
+        out = []
         for s, c in zip(sides, conns):
+            replies, pushes = [], []
             try:
-                replies.append(c.read())
+                while len(replies) < n:
+                    r = c.read()
+                    if model.is_message(r, step.args):
+                        pushes.append(r)
+                        continue
+                    replies.append(r)
+                    if r.is_error:
+                        break  # a refused command answers once
             except socket.timeout:
                 raise Trouble(f"{s.name}: no reply within {self.opts.timeout}s") from None
             except (OSError, ProtocolError) as e:
                 raise Trouble(f"{s.name}: {type(e).__name__}: {e}") from None
-        return replies
+            out.append((replies, pushes))
+        if not in_multi and not out[0][0][0].is_error:
+            model.update(step.args)
+        return out
 
     # -- sequences --
     def run_seq(self, label, steps, proto, stop_on_mismatch):
@@ -481,18 +562,26 @@ class Runner:
             if step.sleep:
                 time.sleep(step.sleep)
                 continue
+            queued = multi.get(step.cid)
+            in_multi = queued is not None and cmd_name(step.args) not in ("EXEC", "DISCARD")
             try:
-                a, b = self._exchange(step, proto)
+                (ra, pa), (rb, pb) = self._exchange(step, proto, in_multi)
             except Trouble as e:
                 self._fail_trouble(label, step, done, str(e))
                 troubled = True
                 break
-            ok = self._check(step, a, b, multi.get(step.cid))
+            a, b = ra[0], rb[0]
+            ok = self._check(step, a, b, queued) \
+                and [r.raw for r in ra[1:]] == [r.raw for r in rb[1:]] \
+                and [p.raw for p in pa] == [p.raw for p in pb]
             self._track_multi(step, a, multi)
             if ok:
                 self.passed += 1
             else:
                 self.failed += 1
+                # show everything read for the step, message pushes first
+                a, b = (Reply(rx[0].kind, b"".join(x.raw for x in px + rx), rx[0].value)
+                        for rx, px in ((ra, pa), (rb, pb)))
                 self._report(label, step, a, b, done)
                 if stop_on_mismatch:
                     skipped = len(steps) - len(done)
