@@ -587,13 +587,9 @@ pub async fn pubsub_cmd(core: &Rc<Core>, argv: &[Vec<u8>]) -> Reply {
         // Fixed arity in Redis's command table, so its arity check answers
         // before the subcommand runs; CHANNELS takes an optional pattern and
         // its own handler refuses the rest.
-        (b"numpat" | b"help", _) => Reply::Error(
-            format!(
-                "ERR wrong number of arguments for 'pubsub|{}' command",
-                String::from_utf8_lossy(&sub)
-            )
-            .into(),
-        ),
+        (b"numpat" | b"help", _) => {
+            crate::commands::wrong_arity(&format!("pubsub|{}", String::from_utf8_lossy(&sub)))
+        }
         (b"channels", _) => Reply::Error(
             format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
@@ -601,12 +597,6 @@ pub async fn pubsub_cmd(core: &Rc<Core>, argv: &[Vec<u8>]) -> Reply {
             )
             .into(),
         ),
-        _ => Reply::Error(
-            format!(
-                "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
-                String::from_utf8_lossy(&argv[1])
-            )
-            .into(),
-        ),
+        _ => cachecat_shards::cmd::keys::unknown_subcommand(&argv[1], "PUBSUB"),
     }
 }

@@ -69,12 +69,7 @@ fn err(text: String) -> Reply {
 
 async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
     let sub = arg(&a[1]);
-    let wrong = || {
-        err(format!(
-            "ERR wrong number of arguments for 'raft|{}' command",
-            sub.to_lowercase()
-        ))
-    };
+    let wrong = || crate::commands::wrong_arity(&format!("raft|{}", sub.to_lowercase()));
     if sub == "STATUS" {
         return if a.len() == 2 {
             status(core, node)

@@ -245,11 +245,7 @@ fn int_arg(a: &[u8]) -> Option<i64> {
 pub async fn run(core: &Rc<Core>, node: &Rc<RaftNode>, a: &[Vec<u8>]) -> Reply {
     let sub = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
     let arity = |n: usize| a.len() == n;
-    let wrong = || {
-        err(format!(
-            "ERR wrong number of arguments for 'sentinel|{sub}' command"
-        ))
-    };
+    let wrong = || crate::commands::wrong_arity(&format!("sentinel|{sub}"));
     let v = view(core, node);
     let named = |i: usize| a.get(i).is_some_and(|n| n[..] == *v.name.as_bytes());
     let no_such = || err("ERR No such master with that name");
