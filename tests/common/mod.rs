@@ -16,8 +16,36 @@ pub struct Server {
     args: Vec<String>,
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a node to listen on.
+///
+/// Picked below the kernel's ephemeral range: `bind(0)` hands out ports from
+/// that range, and so does every outgoing connection the tests open, so a
+/// port chosen there could become some client's local port before the node
+/// binds it (a cluster's ports are all chosen before its nodes start), and
+/// the node would fail to start. Below the range only listeners bind, and
+/// one counter per test binary keeps its parallel tests apart; each binary
+/// starts at a different place, away from ports the previous one used.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    const BASE: u32 = 10_000;
+    static NEXT: OnceLock<(u32, AtomicU32)> = OnceLock::new();
+    let (span, next) = NEXT.get_or_init(|| {
+        let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+            .unwrap_or(32_768);
+        let span = low.saturating_sub(BASE);
+        let start = std::process::id().wrapping_mul(7919) % span.max(1);
+        (span, AtomicU32::new(start))
+    });
+    for _ in 0..*span {
+        let port = BASE + next.fetch_add(1, Ordering::Relaxed) % span;
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
+    // No room below the ephemeral range on this machine: let the kernel pick.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
