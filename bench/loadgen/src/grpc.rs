@@ -10,9 +10,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use hdrhistogram::Histogram;
 
-use crate::{take, Opts, Rng};
+use crate::{take, Opts, Rng, Tally};
 
 /// A protobuf length-delimited field.
 fn field(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
@@ -44,8 +43,6 @@ fn grpc_ok(h: Option<&http::HeaderMap>) -> bool {
         .is_some_and(|v| v.as_bytes() == b"0")
 }
 
-type Call = (h2::client::ResponseFuture, Instant);
-
 /// Wait for one call's response, its body and trailers; true on success.
 async fn finish(call: h2::client::ResponseFuture) -> Result<bool, h2::Error> {
     let resp = call.await?;
@@ -60,9 +57,8 @@ async fn finish(call: h2::client::ResponseFuture) -> Result<bool, h2::Error> {
     Ok(parts.status == 200 && (in_headers || grpc_ok(trailers.as_ref())))
 }
 
-async fn run(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, u64) {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let mut errors = 0;
+async fn run(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> Tally {
+    let mut tally = Tally::new();
     let tcp = tokio::net::TcpStream::connect((o.host.as_str(), o.port))
         .await
         .expect("connect");
@@ -74,7 +70,7 @@ async fn run(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, 
     let uri = format!("http://{}:{}/etcdserverpb.KV/Put", o.host, o.port);
     let mut rng = Rng(seed | 1);
     let value = vec![b'x'; o.value_size];
-    let mut calls: Vec<Call> = Vec::with_capacity(o.pipeline);
+    let mut calls = Vec::with_capacity(o.pipeline);
     loop {
         let got = take(&left, o.pipeline as u64);
         if got == 0 {
@@ -93,23 +89,17 @@ async fn run(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, 
             stream
                 .send_data(Bytes::from(put_message(key.as_bytes(), &value)), true)
                 .expect("send");
-            calls.push((resp, start));
+            calls.push(resp);
         }
-        for (call, start) in calls.drain(..) {
-            match finish(call).await {
-                Ok(true) => {}
-                Ok(false) => errors += 1,
-                Err(e) => panic!("connection failed: {e}"),
-            }
-            let us = start.elapsed().as_micros().max(1) as u64;
-            let _ = hist.record(us.min(60_000_000));
+        for call in calls.drain(..) {
+            tally.reply(finish(call).await, start);
         }
     }
-    (hist, errors)
+    tally
 }
 
 /// One client thread's work: a single-threaded runtime driving one connection.
-pub fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, u64) {
+pub fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> Tally {
     tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()

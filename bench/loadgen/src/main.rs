@@ -162,6 +162,40 @@ fn read_reply(o: &Opts, r: &mut BufReader<TcpStream>) -> std::io::Result<bool> {
     Ok(ok)
 }
 
+/// One client's results: latencies (microseconds, from its batch's write)
+/// and failed requests.
+pub struct Tally {
+    hist: Histogram<u64>,
+    errors: u64,
+}
+
+impl Tally {
+    const MAX_US: u64 = 60_000_000;
+
+    fn new() -> Tally {
+        Tally {
+            hist: Histogram::new_with_bounds(1, Self::MAX_US, 3).expect("histogram"),
+            errors: 0,
+        }
+    }
+
+    /// Count one reply: success, a refusal, or a broken connection (fatal).
+    fn reply<E: std::fmt::Display>(&mut self, outcome: Result<bool, E>, start: Instant) {
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => self.errors += 1,
+            Err(e) => panic!("connection failed: {e}"),
+        }
+        let us = start.elapsed().as_micros().max(1) as u64;
+        let _ = self.hist.record(us.min(Self::MAX_US));
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.hist.add(&other.hist).expect("merge");
+        self.errors += other.errors;
+    }
+}
+
 /// Claim up to `want` of the requests left; 0 when none are.
 fn take(left: &AtomicU64, want: u64) -> u64 {
     left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
@@ -171,9 +205,8 @@ fn take(left: &AtomicU64, want: u64) -> u64 {
     .unwrap_or(0)
 }
 
-fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, u64) {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let mut errors = 0;
+fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> Tally {
+    let mut tally = Tally::new();
     let s = TcpStream::connect((o.host.as_str(), o.port)).expect("connect");
     s.set_nodelay(true).expect("nodelay");
     let mut w = s.try_clone().expect("clone");
@@ -193,16 +226,10 @@ fn client(o: Arc<Opts>, left: Arc<AtomicU64>, seed: u64) -> (Histogram<u64>, u64
         let start = Instant::now();
         w.write_all(&batch).expect("write");
         for _ in 0..got {
-            match read_reply(&o, &mut r) {
-                Ok(true) => {}
-                Ok(false) => errors += 1,
-                Err(e) => panic!("connection failed: {e}"),
-            }
-            let us = start.elapsed().as_micros().max(1) as u64;
-            let _ = hist.record(us.min(60_000_000));
+            tally.reply(read_reply(&o, &mut r), start);
         }
     }
-    (hist, errors)
+    tally
 }
 
 fn main() {
@@ -228,21 +255,18 @@ fn main() {
             })
         })
         .collect();
-    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let mut errors = 0;
+    let mut all = Tally::new();
     for t in threads {
-        let (h, e) = t.join().expect("client thread");
-        all.add(&h).expect("merge");
-        errors += e;
+        all.add(&t.join().expect("client thread"));
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
         "{{\"rps\":{:.0},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{},\"requests\":{},\"errors\":{}}}",
-        all.len() as f64 / secs,
-        all.value_at_quantile(0.5),
-        all.value_at_quantile(0.99),
-        all.value_at_quantile(0.999),
-        all.len(),
-        errors
+        all.hist.len() as f64 / secs,
+        all.hist.value_at_quantile(0.5),
+        all.hist.value_at_quantile(0.99),
+        all.hist.value_at_quantile(0.999),
+        all.hist.len(),
+        all.errors
     );
 }
