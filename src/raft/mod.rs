@@ -39,6 +39,11 @@ pub(crate) const OLD_FORMAT: &str = "written by an earlier Cache-Cat in log and 
      format 1, which this version (format 2) does not read: start this node on an empty data \
      directory (a cluster member then catches up from the others)";
 
+/// The error for a log segment or snapshot of the earlier format.
+pub(crate) fn old_format() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, OLD_FORMAT)
+}
+
 #[cfg(test)]
 mod conformance;
 

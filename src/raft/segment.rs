@@ -68,10 +68,7 @@ fn header(first_index: u64) -> Vec<u8> {
 fn parse_header(h: &[u8]) -> io::Result<u64> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a Cache-Cat log segment");
     if h.len() >= 8 && &h[..8] == MAGIC_V1 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            super::OLD_FORMAT,
-        ));
+        return Err(super::old_format());
     }
     if h.len() < 20 || &h[..8] != MAGIC {
         return Err(bad());

@@ -128,10 +128,7 @@ pub fn read_meta(f: &mut File) -> io::Result<SnapshotMeta> {
     let mut head = [0u8; 12];
     f.read_exact(&mut head)?;
     if &head[..8] == MAGIC_V1 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            super::OLD_FORMAT,
-        ));
+        return Err(super::old_format());
     }
     if &head[..8] != MAGIC {
         return Err(bad("magic"));
